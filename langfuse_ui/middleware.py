@@ -1,0 +1,51 @@
+"""Turn an unreachable database into 503 + Retry-After, which every SDK retries.
+
+A 500 makes the SDKs drop the batch; a 503 makes them try again, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, UNAVAILABLE):
+        return True
+    try:
+        from psycopg_pool import PoolTimeout
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, PoolTimeout) or isinstance(exc.__cause__, PoolTimeout)
+
+
+def unavailable_response() -> HttpResponse:
+    response = JsonResponse(
+        {"message": "The database is unavailable; retry shortly", "error": "ServiceUnavailable"}, status=503
+    )
+    response["Retry-After"] = "2"
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if database_unavailable(exc):
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+            # Drop the broken connection so the next request gets a fresh one.
+            with contextlib.suppress(Exception):
+                connection.close()
+            return unavailable_response()
+        return None

@@ -1,0 +1,169 @@
+"""The one settings module. Every value comes from the environment; see .env.example."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from langfuse_ui import embedded_db
+from langfuse_ui.config import (
+    ConfigError,
+    env_bool,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+    parse_database_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = embedded_db.data_dir("")
+
+DEBUG = env_bool("DEBUG", False)
+
+DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"  # noqa: S105
+DEV_SALT = "dev-only-salt-not-for-production"
+SECRET_KEY = env_secret("SECRET_KEY") or env_secret("NEXTAUTH_SECRET") or DEV_SECRET_KEY
+SALT = env_secret("SALT") or DEV_SALT
+if not DEBUG:
+    if SECRET_KEY == DEV_SECRET_KEY:
+        raise ConfigError(
+            "SECRET_KEY (or NEXTAUTH_SECRET) is not set: production mode (DEBUG=false) needs a random "
+            "secret, for example from `openssl rand -base64 32`; set DEBUG=true for local development"
+        )
+    if SALT == DEV_SALT:
+        raise ConfigError(
+            "SALT is not set: production mode (DEBUG=false) needs a random salt for API key hashes, "
+            "for example from `openssl rand -base64 32`; keep it stable, changing it invalidates every key"
+        )
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "*")
+PUBLIC_URL = env_str("NEXTAUTH_URL", "").rstrip("/")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", PUBLIC_URL)
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "django_htmx",
+    "template_partials",
+    "allauth",
+    "allauth.account",
+    "langfuse_ui",
+    "accounts",
+    "traces",
+    "prompts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "langfuse_ui.middleware.DatabaseUnavailableMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "langfuse_ui.urls"
+ASGI_APPLICATION = "langfuse_ui.asgi.application"
+WSGI_APPLICATION = "langfuse_ui.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.navigation",
+            ],
+        },
+    }
+]
+
+# Database: DATABASE_URL, or the embedded cluster in .data/postgres when it is unset.
+EMBEDDED_DATABASE = not env_str("DATABASE_URL")
+DATABASE_URL = env_str("DATABASE_URL") or embedded_db.database_url(embedded_db.data_dir())
+_database = parse_database_url(DATABASE_URL)
+_database["OPTIONS"].setdefault("connect_timeout", "5")
+if env_bool("DATABASE_POOL", True):
+    _database["OPTIONS"]["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1, minimum=0),
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 20, minimum=1),
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
+    }
+DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", **_database}}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/auth/login/"
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/auth/login/"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "optional" if env_bool("AUTH_EMAIL_VERIFICATION_REQUIRED", False) else "none"
+ACCOUNT_ALLOW_REGISTRATION = not env_bool("AUTH_DISABLE_SIGNUP", False)
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+ACCOUNT_SESSION_REMEMBER = True
+
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("EMAIL_FROM_ADDRESS", "langfuse-ui@localhost")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = env_str("STATIC_ROOT") or None  # only `collectstatic` needs it; WhiteNoise serves from the finders
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True  # serve static files without a collectstatic step
+
+SESSION_COOKIE_SECURE = not DEBUG and PUBLIC_URL.startswith("https://")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_AGE = env_int("AUTH_SESSION_MAX_AGE", 30 * 24 * 60, minimum=1) * 60
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Public API limits
+INGESTION_MAX_BODY_BYTES = env_int("LANGFUSE_INGESTION_MAX_BODY_BYTES", 20 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = INGESTION_MAX_BODY_BYTES
+
+# HTTP server (read by `manage.py serve`)
+HTTP_KEEPALIVE_TIMEOUT_MS = env_int("LANGFUSE_HTTP_KEEPALIVE_TIMEOUT_MS", 5_000, minimum=0)
+HTTP_HEADERS_TIMEOUT_MS = env_int("LANGFUSE_HTTP_HEADERS_TIMEOUT_MS", 6_000, minimum=0)
+
+# Default model prices (loaded at start-up and by `manage.py load_model_prices`)
+MODEL_PRICES_FILE = Path(
+    env_str("LANGFUSE_MODEL_PRICES_FILE", str(BASE_DIR / "traces" / "model_prices.json"))
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LANGFUSE_LOG_LEVEL", "INFO").upper()},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,35 @@
+"""Test database: the embedded PostgreSQL in .data/test-postgres unless DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from langfuse_ui import embedded_db
+from tests.factories import make_project_with_roles
+
+pytest_plugins = ["tests.live"]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request):
+    if not settings.EMBEDDED_DATABASE:
+        return
+    pgdata = embedded_db.data_dir("test-postgres")
+    started = embedded_db.start(pgdata)
+    for database in settings.DATABASES.values():
+        database["HOST"] = str(pgdata)
+    settings.TEST_PGDATA = pgdata
+    if started:
+        request.addfinalizer(lambda: embedded_db.stop(pgdata))
+
+
+@pytest.fixture
+def team(db):
+    """A project with an owner, an admin, a member, a viewer, and an outsider in another org."""
+    return make_project_with_roles()
+
+
+def pytest_configure(config):
+    # PBKDF2 at full strength costs ~0.3 s a user; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
