@@ -135,7 +135,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = env_str("STATIC_ROOT") or None  # only `collectstatic` needs it; WhiteNoise serves from the finders
+STATIC_ROOT = (
+    env_str("STATIC_ROOT") or None
+)  # only `collectstatic` needs it; WhiteNoise serves from the finders
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True  # serve static files without a collectstatic step
 

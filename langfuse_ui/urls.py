@@ -9,6 +9,7 @@ public_api = [
     path("health", core_api.health, name="health"),
     path("ready", core_api.ready, name="ready"),
     path("projects", accounts_api.projects, name="projects"),
+    path("", include("traces.api.urls")),
 ]
 
 urlpatterns = [

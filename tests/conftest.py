@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.conf import settings
 
@@ -13,6 +15,10 @@ pytest_plugins = ["tests.live"]
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(request):
+    suffix = os.environ.get("TEST_DB_SUFFIX")  # lets several test runs share one server
+    if suffix:
+        for database in settings.DATABASES.values():
+            database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_{suffix}"
     if not settings.EMBEDDED_DATABASE:
         return
     pgdata = embedded_db.data_dir("test-postgres")

@@ -22,7 +22,9 @@ def make_org(name: str | None = None) -> Organization:
 
 
 def make_project(org: Organization | None = None, name: str | None = None, **fields) -> Project:
-    return Project.objects.create(organization=org or make_org(), name=name or f"project-{next(_counter)}", **fields)
+    return Project.objects.create(
+        organization=org or make_org(), name=name or f"project-{next(_counter)}", **fields
+    )
 
 
 def add_member(org: Organization, user: User, role: Role) -> OrganizationMembership:
@@ -51,7 +53,10 @@ class Team:
 def make_project_with_roles() -> Team:
     org = make_org("Acme")
     project = make_project(org, "production")
-    users = {role: make_user(f"{role.lower()}{next(_counter)}@acme.test") for role in ("OWNER", "ADMIN", "MEMBER", "VIEWER")}
+    users = {
+        role: make_user(f"{role.lower()}{next(_counter)}@acme.test")
+        for role in ("OWNER", "ADMIN", "MEMBER", "VIEWER")
+    }
     for role, user in users.items():
         add_member(org, user, Role(role))
     other_org = make_org("Other")

@@ -51,7 +51,9 @@ class LiveServer:
                 self.process.wait(5)
 
 
-def start_server(database_url: str, log_path: Path, extra_env: dict | None = None, timeout: float = 30) -> LiveServer:
+def start_server(
+    database_url: str, log_path: Path, extra_env: dict | None = None, timeout: float = 30
+) -> LiveServer:
     port = free_port()
     env = {
         **os.environ,
