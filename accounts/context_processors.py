@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from dataclasses import dataclass, field
 
-from accounts.models import Project
+from allauth.account.adapter import get_adapter
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from accounts.models import Organization, Project, User
+
+
+@dataclass
+class OrganizationEntry:
+    org: Organization
+    projects: list[Project] = field(default_factory=list)
+
+
+def switcher_entries(user: User) -> list[OrganizationEntry]:
+    """The projects the user may read, grouped by organisation, in one query."""
+    projects = Project.objects.visible_to(user).select_related("organization")
+    entries: dict[str, OrganizationEntry] = {}
+    for project in projects.order_by("organization__name", "organization_id", "name"):
+        entries.setdefault(project.organization_id, OrganizationEntry(project.organization))
+        entries[project.organization_id].projects.append(project)
+    return list(entries.values())
 
 
 def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {}
-    projects = list(
-        Project.objects.visible_to(user).select_related("organization").order_by("organization__name", "name")
-    )
-    organizations: dict[str, dict] = {}
-    for project in projects:
-        entry = organizations.setdefault(
-            project.organization_id, {"org": project.organization, "projects": []}
-        )
-        entry["projects"].append(project)
+        return {"signup_open": get_adapter(request).is_open_for_signup(request)}
     return {
-        "nav_organizations": list(organizations.values()),
+        # Lazy: htmx partials never render the switcher, so they never pay for its query.
+        "nav_organizations": SimpleLazyObject(lambda: switcher_entries(user)),
         "current_project": getattr(request, "project", None),
     }

@@ -12,7 +12,7 @@ from accounts.models import Project
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Send the user to their first project's traces, or explain that they have none."""
-    project = Project.objects.visible_to(request.user).order_by("created_at").first()
+    project = Project.objects.visible_to(request.user).order_by("created_at", "id").first()
     if project:
         return redirect("traces:list", project_id=project.id)
     return render(request, "accounts/no_projects.html")
