@@ -1,0 +1,34 @@
+"""Make client values storable: PostgreSQL text and JSONB refuse NUL characters and lone surrogates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_DEPTH = 200
+
+
+def clean_text(value: str) -> str:
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def clean_json(value: Any, depth: int = 0) -> Any:
+    """A copy of value that JSONB accepts: strings cleaned, non-finite floats as strings, depth bounded."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, bool) or value is None or isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
+    if depth >= MAX_DEPTH:
+        return "[truncated: nested too deeply]"
+    if isinstance(value, dict):
+        return {clean_text(str(k)): clean_json(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_json(v, depth + 1) for v in value]
+    return clean_text(str(value))

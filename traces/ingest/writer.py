@@ -1,0 +1,297 @@
+"""Store a Batch: idempotent upserts that merge in any order, costs, and trace aggregates.
+
+Everything happens in one transaction; when store_batch returns, the data is committed.
+Rows are written in id order so concurrent requests touching the same traces lock them in
+the same order and cannot deadlock; a deadlock or serialization failure is retried anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import OperationalError, connection, models, transaction
+from django.utils import timezone
+from psycopg import errors as pg_errors
+from psycopg.types.json import Jsonb
+
+from traces.ingest.records import Batch, ObservationRecord, ScoreRecord, TraceRecord
+from traces.ingest.sanitize import clean_json, clean_text
+from traces.models import Observation, Score, Trace
+
+log = logging.getLogger(__name__)
+
+RETRIES = 3
+PRICED_TYPES = {"GENERATION", "EMBEDDING"}
+
+
+@dataclass
+class Table:
+    model: type[models.Model]
+    name: str = ""
+    columns: list[str] = field(default_factory=list)
+    json: set[str] = field(default_factory=set)
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.name = self.model._meta.db_table
+        for f in self.model._meta.concrete_fields:
+            self.columns.append(f.column)
+            if isinstance(f, models.JSONField):
+                self.json.add(f.column)
+            if f.has_default():
+                self.defaults[f.column] = f.get_default
+            elif f.null:
+                self.defaults[f.column] = lambda: None
+
+    def value(self, column: str, raw: Any) -> Any:
+        if column in self.json:
+            return None if raw is None else Jsonb(clean_json(raw))
+        if isinstance(raw, str):
+            return clean_text(raw)
+        if isinstance(raw, list):
+            return [clean_text(v) if isinstance(v, str) else v for v in raw]
+        return raw
+
+    def row(self, values: dict[str, Any]) -> list[Any]:
+        out = []
+        for column in self.columns:
+            raw = values[column] if column in values else self.defaults[column]()
+            out.append(self.value(column, raw))
+        return out
+
+
+TRACES = Table(Trace)
+OBSERVATIONS = Table(Observation)
+SCORES = Table(Score)
+
+# How a provided value merges with the stored one; anything else replaces it.
+TRACE_MERGE = {
+    "metadata": "coalesce(t.metadata, '{}'::jsonb) || EXCLUDED.metadata",
+    "tags": "t.tags || ARRAY(SELECT x FROM unnest(EXCLUDED.tags) AS x WHERE NOT x = ANY(t.tags))",
+    "timestamp": "LEAST(t.timestamp, EXCLUDED.timestamp)",
+}
+OBSERVATION_MERGE = {
+    "metadata": "coalesce(t.metadata, '{}'::jsonb) || EXCLUDED.metadata",
+}
+
+
+def store_batch(project_id: str, batch: Batch) -> None:
+    """Write the batch; retry on deadlock or serialization failure."""
+    traces = _merge_by_id(batch.traces)
+    observations = _merge_by_id(batch.observations)
+    scores = _merge_by_id(batch.scores)
+    for attempt in range(1, RETRIES + 1):
+        try:
+            with transaction.atomic():
+                _write(project_id, traces, observations, scores)
+            return
+        except OperationalError as exc:
+            retryable = isinstance(exc.__cause__, pg_errors.DeadlockDetected | pg_errors.SerializationFailure)
+            if not retryable or attempt == RETRIES:
+                raise
+            log.info(
+                "retrying ingestion write after %s (attempt %d)", exc.__cause__.__class__.__name__, attempt
+            )
+            time.sleep(0.05 * attempt)
+
+
+def _merge_by_id(records: Iterable) -> list:
+    """Fold several records for one id (create then updates) into one, later values winning."""
+    merged: dict[str, Any] = {}
+    for record in records:
+        current = merged.get(record.id)
+        if current is None:
+            merged[record.id] = type(record)(**{**record.__dict__, "fields": dict(record.fields)})
+            continue
+        for key, value in record.fields.items():
+            if key == "metadata" and isinstance(value, dict) and isinstance(current.fields.get(key), dict):
+                current.fields[key] = {**current.fields[key], **value}
+            elif key == "tags" and isinstance(current.fields.get(key), list):
+                current.fields[key] = current.fields[key] + [t for t in value if t not in current.fields[key]]
+            else:
+                current.fields[key] = value
+        if isinstance(record, ObservationRecord) and record.trace_id:
+            current.trace_id = record.trace_id
+    return [merged[key] for key in sorted(merged)]
+
+
+def _write(
+    project_id: str,
+    traces: list[TraceRecord],
+    observations: list[ObservationRecord],
+    scores: list[ScoreRecord],
+) -> None:
+    now = timezone.now()
+    trace_rows = {t.id: ({**t.fields}, set(t.fields)) for t in traces}
+    # Every observation's trace gets a row, so nothing is orphaned when its trace-create comes later.
+    for obs in observations:
+        if obs.trace_id and obs.trace_id not in trace_rows:
+            insert = {
+                "timestamp": obs.fields.get("start_time") or now,
+                "environment": obs.fields.get("environment") or "default",
+            }
+            trace_rows[obs.trace_id] = (insert, set())
+    if trace_rows:
+        _upsert(TRACES, project_id, now, sorted(trace_rows.items()), TRACE_MERGE)
+    if observations:
+        rows = []
+        for obs in observations:
+            values = dict(obs.fields)
+            provided = set(values)
+            if obs.trace_id:
+                values["trace_id"] = obs.trace_id
+                provided.add("trace_id")
+            rows.append((obs.id, (values, provided)))
+        _upsert(OBSERVATIONS, project_id, now, rows, OBSERVATION_MERGE)
+        _price_observations(project_id, [o.id for o in observations])
+    if scores:
+        rows = [(s.id, (dict(s.fields), set(s.fields) | {"_all"})) for s in scores]
+        _upsert(SCORES, project_id, now, rows, {})
+    touched = sorted({o.trace_id for o in observations if o.trace_id} | set(trace_rows))
+    if touched:
+        refresh_trace_aggregates(project_id, touched)
+
+
+def _upsert(
+    table: Table,
+    project_id: str,
+    now: datetime,
+    rows: list[tuple[str, tuple[dict, set]]],
+    merge: dict[str, str],
+) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE, one statement per set of provided columns."""
+    groups: dict[frozenset, list[list[Any]]] = {}
+    for row_id, (values, provided) in rows:
+        values = {**values, "project_id": project_id, "id": row_id, "updated_at": now}
+        values.setdefault("created_at", now)
+        groups.setdefault(frozenset(provided), []).append(table.row(values))
+    column_list = ", ".join(f'"{c}"' for c in table.columns)
+    placeholders = "(" + ", ".join(["%s"] * len(table.columns)) + ")"
+    for provided, value_rows in groups.items():
+        if "_all" in provided:
+            update = [c for c in table.columns if c not in ("project_id", "id", "created_at")]
+        else:
+            update = [c for c in table.columns if c in provided and c not in ("project_id", "id")]
+            update.append("updated_at")
+        assignments = ", ".join(f'"{c}" = {merge.get(c, f"EXCLUDED.{c}")}' for c in update)
+        sql = (
+            f"INSERT INTO {table.name} AS t ({column_list}) VALUES "
+            + ", ".join([placeholders] * len(value_rows))
+            + f" ON CONFLICT (project_id, id) DO UPDATE SET {assignments}"
+        )
+        params = [value for row in value_rows for value in row]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+
+def _price_observations(project_id: str, ids: list[str]) -> None:
+    """Normalise usage and compute cost on the merged rows (create and update may come apart)."""
+    from traces.pricing import compute_cost
+    from traces.usage import normalize_usage
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT id, type, start_time, provided_model_name, provided_usage_details, provided_cost_details,
+                      model_parameters, metadata, usage_details, cost_details, total_cost, internal_model_id
+               FROM observations WHERE project_id = %s AND id = ANY(%s)""",
+            [project_id, ids],
+        )
+        rows = cursor.fetchall()
+    updates = []
+    for (
+        obs_id,
+        obs_type,
+        start,
+        model,
+        usage,
+        cost,
+        params,
+        metadata,
+        old_usage,
+        old_cost,
+        old_total,
+        old_model,
+    ) in rows:
+        if obs_type not in PRICED_TYPES and not model and not usage and not cost:
+            continue
+        usage_details = normalize_usage(usage_details=usage or {})
+        result = compute_cost(
+            project_id,
+            model or "",
+            usage_details,
+            cost or {},
+            params if isinstance(params, dict) else {},
+            metadata if isinstance(metadata, dict) else {},
+            start,
+        )
+        new = (result.usage_details, result.cost_details, result.total_cost, result.internal_model_id)
+        if new == (old_usage, old_cost, old_total, old_model):
+            continue
+        updates.append(
+            [
+                obs_id,
+                Jsonb(result.usage_details),
+                Jsonb({k: float(v) for k, v in result.cost_details.items()}),
+                result.total_cost,
+                result.internal_model_id,
+                result.tier_id,
+                result.tier_name,
+            ]
+        )
+    if not updates:
+        return
+    values = ", ".join(["(%s, %s::jsonb, %s::jsonb, %s::numeric, %s, %s, %s)"] * len(updates))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE observations AS o SET usage_details = v.usage, cost_details = v.cost, total_cost = v.total,
+                       internal_model_id = v.model_id, usage_pricing_tier_id = v.tier_id,
+                       usage_pricing_tier_name = v.tier_name
+                FROM (VALUES {values}) AS v(id, usage, cost, total, model_id, tier_id, tier_name)
+                WHERE o.project_id = %s AND o.id = v.id""",
+            [value for row in updates for value in row] + [project_id],
+        )
+
+
+AGGREGATE_SQL = """
+WITH obs AS (
+    SELECT trace_id,
+           min(start_time) AS first_start,
+           max(greatest(coalesce(end_time, start_time), start_time)) AS last_end,
+           count(*) AS n,
+           sum((SELECT coalesce(sum(v::numeric), 0) FROM jsonb_each_text(usage_details) AS u(k, v)
+                WHERE k LIKE '%%input%%' AND jsonb_typeof(usage_details -> k) = 'number')) AS input_tokens,
+           sum((SELECT coalesce(sum(v::numeric), 0) FROM jsonb_each_text(usage_details) AS u(k, v)
+                WHERE k LIKE '%%output%%' AND jsonb_typeof(usage_details -> k) = 'number')) AS output_tokens,
+           sum(CASE WHEN jsonb_typeof(usage_details -> 'total') = 'number' THEN (usage_details ->> 'total')::numeric
+                    ELSE (SELECT coalesce(sum(v::numeric), 0) FROM jsonb_each_text(usage_details) AS u(k, v)
+                          WHERE jsonb_typeof(usage_details -> k) = 'number') END) AS total_tokens,
+           sum((SELECT coalesce(sum(v::numeric), 0) FROM jsonb_each_text(cost_details) AS c(k, v)
+                WHERE k LIKE '%%input%%' AND jsonb_typeof(cost_details -> k) = 'number')) AS input_cost,
+           sum((SELECT coalesce(sum(v::numeric), 0) FROM jsonb_each_text(cost_details) AS c(k, v)
+                WHERE k LIKE '%%output%%' AND jsonb_typeof(cost_details -> k) = 'number')) AS output_cost,
+           sum(coalesce(total_cost, 0)) AS total_cost,
+           count(*) FILTER (WHERE level = 'ERROR') AS errors,
+           count(*) FILTER (WHERE level = 'WARNING') AS warnings
+    FROM observations
+    WHERE project_id = %(project)s AND trace_id = ANY(%(ids)s)
+    GROUP BY trace_id
+)
+UPDATE traces AS t SET
+    start_time = obs.first_start, end_time = obs.last_end, observation_count = obs.n,
+    input_tokens = obs.input_tokens, output_tokens = obs.output_tokens, total_tokens = obs.total_tokens,
+    input_cost = obs.input_cost, output_cost = obs.output_cost, total_cost = obs.total_cost,
+    error_count = obs.errors, warning_count = obs.warnings
+FROM obs
+WHERE t.project_id = %(project)s AND t.id = obs.trace_id
+"""
+
+
+def refresh_trace_aggregates(project_id: str, trace_ids: list[str]) -> None:
+    """Recompute the denormalised totals of these traces from their observations."""
+    with connection.cursor() as cursor:
+        cursor.execute(AGGREGATE_SQL, {"project": project_id, "ids": trace_ids})
