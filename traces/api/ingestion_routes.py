@@ -7,7 +7,6 @@ which every SDK retries; a 500 would make them drop the batch.
 from __future__ import annotations
 
 import logging
-import uuid
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
