@@ -76,3 +76,17 @@ def make_project_with_roles() -> Team:
         public_key=public_key,
         secret_key=secret_key,
     )
+
+
+def ensure_default_prices() -> None:
+    """Load the default model prices unless they are there (transactional tests truncate tables)."""
+    from traces.models import LlmModel
+    from traces.pricing_defaults import load_default_prices
+
+    if not LlmModel.objects.defaults().exists():
+        load_default_prices()
+        try:
+            from traces.pricing import clear_model_cache
+        except ImportError:  # pragma: no cover
+            return
+        clear_model_cache()

@@ -36,6 +36,7 @@ def load_default_prices(path: Path | None = None) -> LoadResult:
     entries = json.loads(Path(path).read_text())
     result = LoadResult()
     existing = {m.id: m for m in LlmModel.objects.defaults()}
+    changed: list[tuple[LlmModel, list[dict]]] = []
     with transaction.atomic():
         for entry in entries:
             model = existing.pop(entry["id"], None)
@@ -47,46 +48,50 @@ def load_default_prices(path: Path | None = None) -> LoadResult:
             ):
                 result.unchanged += 1
                 continue
-            fields = {
-                "project": None,
-                "model_name": entry["modelName"],
-                "match_pattern": entry["matchPattern"],
-                "start_date": _when(entry.get("startDate")),
-                "unit": entry.get("unit"),
-                "tokenizer_id": entry.get("tokenizerId"),
-                "tokenizer_config": entry.get("tokenizerConfig"),
-                "created_at": _when(entry.get("createdAt")) or updated_at,
-                "updated_at": updated_at,
-            }
             if model is None:
-                model = LlmModel.objects.create(id=entry["id"], **fields)
                 result.created += 1
             else:
-                for name, value in fields.items():
-                    setattr(model, name, value)
-                model.save()
-                model.pricing_tiers.all().delete()
                 result.updated += 1
-            _store_tiers(model, entry.get("pricingTiers") or [])
+            model = LlmModel(
+                id=entry["id"],
+                project=None,
+                model_name=entry["modelName"],
+                match_pattern=entry["matchPattern"],
+                start_date=_when(entry.get("startDate")),
+                unit=entry.get("unit"),
+                tokenizer_id=entry.get("tokenizerId"),
+                tokenizer_config=entry.get("tokenizerConfig"),
+                created_at=_when(entry.get("createdAt")) or updated_at,
+                updated_at=updated_at,
+            )
+            changed.append((model, entry.get("pricingTiers") or []))
         if existing:
             result.removed = len(existing)
             LlmModel.objects.filter(pk__in=list(existing)).delete()
+        if changed:
+            # Replace changed models whole: their tiers and prices go with them (cascade).
+            LlmModel.objects.filter(pk__in=[m.id for m, _ in changed]).delete()
+            LlmModel.objects.bulk_create([m for m, _ in changed])
+            _store_tiers(changed)
     return result
 
 
-def _store_tiers(model: LlmModel, tiers: list[dict]) -> None:
-    prices = []
-    for tier in tiers:
-        row = PricingTier.objects.create(
-            id=tier["id"],
-            model=model,
-            name=tier["name"],
-            is_default=tier.get("isDefault", False),
-            priority=tier.get("priority", 0),
-            conditions=tier.get("conditions") or [],
-        )
-        prices += [
-            Price(model=model, pricing_tier=row, usage_type=usage_type, price=Decimal(str(price)))
-            for usage_type, price in (tier.get("prices") or {}).items()
-        ]
-    Price.objects.bulk_create(prices)
+def _store_tiers(changed: list[tuple[LlmModel, list[dict]]]) -> None:
+    tiers, prices = [], []
+    for model, entries in changed:
+        for tier in entries:
+            row = PricingTier(
+                id=tier["id"],
+                model=model,
+                name=tier["name"],
+                is_default=tier.get("isDefault", False),
+                priority=tier.get("priority", 0),
+                conditions=tier.get("conditions") or [],
+            )
+            tiers.append(row)
+            prices += [
+                Price(model=model, pricing_tier=row, usage_type=usage_type, price=Decimal(str(price)))
+                for usage_type, price in (tier.get("prices") or {}).items()
+            ]
+    PricingTier.objects.bulk_create(tiers)
+    Price.objects.bulk_create(prices, batch_size=2000)

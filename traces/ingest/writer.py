@@ -7,6 +7,7 @@ the same order and cannot deadlock; a deadlock or serialization failure is retri
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterable
@@ -203,20 +204,11 @@ def _price_observations(project_id: str, ids: list[str]) -> None:
         )
         rows = cursor.fetchall()
     updates = []
-    for (
-        obs_id,
-        obs_type,
-        start,
-        model,
-        usage,
-        cost,
-        params,
-        metadata,
-        old_usage,
-        old_cost,
-        old_total,
-        old_model,
-    ) in rows:
+    for row in rows:
+        # Django's connection hands JSONB back as text.
+        obs_id, obs_type, start, model = row[:4]
+        usage, cost, params, metadata, old_usage, old_cost = (_loads(v) for v in row[4:10])
+        old_total, old_model = row[10:]
         if obs_type not in PRICED_TYPES and not model and not usage and not cost:
             continue
         usage_details = normalize_usage(usage_details=usage or {})
@@ -255,6 +247,10 @@ def _price_observations(project_id: str, ids: list[str]) -> None:
                 WHERE o.project_id = %s AND o.id = v.id""",
             [value for row in updates for value in row] + [project_id],
         )
+
+
+def _loads(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 AGGREGATE_SQL = """
