@@ -9,6 +9,7 @@ from django.conf import settings
 
 from langfuse_ui import embedded_db
 from tests.factories import make_project_with_roles
+from traces.pricing import clear_model_cache
 
 pytest_plugins = ["tests.live"]
 
@@ -34,6 +35,12 @@ def django_db_modify_db_settings(request):
 def team(db):
     """A project with an owner, an admin, a member, a viewer, and an outsider in another org."""
     return make_project_with_roles()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_model_cache():
+    """The cost engine caches model definitions per process; no test sees another's."""
+    clear_model_cache()
 
 
 def pytest_configure(config):
