@@ -1,9 +1,7 @@
 """One view per URL of the read API, choosing the handler by HTTP method.
 
-Several paths are shared between reads (here) and writes (ingestion_routes.py, config_routes.py):
-GET /scores vs POST /scores, GET /traces vs DELETE /traces vs legacy POST /traces, ... Write
-handlers are named by dotted path and resolved when called, so this module loads even while a
-write handler does not exist yet; until then that method answers 405 like any other.
+Several paths are shared between reads and writes (ingestion_routes.py, config_routes.py):
+GET /scores vs POST /scores, GET /traces vs DELETE /traces vs legacy POST /traces, ...
 """
 
 from __future__ import annotations
@@ -11,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 
 from traces.api import (
+    config_routes,
+    ingestion_routes,
     metrics,
     models_api,
     observations_read,
@@ -27,24 +26,15 @@ from traces.api import (
 View = Callable[..., HttpResponse]
 
 
-def _resolve(view: View | str | None) -> View | None:
-    if not isinstance(view, str):
-        return view
-    try:
-        return import_string(view)
-    except ImportError:
-        return None
-
-
-def methods(**views: View | str | None) -> View:
+def methods(**views: View) -> View:
     """A view that hands GET (and HEAD), POST, PATCH, DELETE to the handler given for it."""
 
     @csrf_exempt
     def dispatch(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         method = "GET" if request.method == "HEAD" else request.method
-        view = _resolve(views.get(method))
+        view = views.get(method)
         if view is None:
-            allowed = sorted(name for name, handler in views.items() if _resolve(handler) is not None)
+            allowed = sorted(views)
             response = JsonResponse(
                 {
                     "message": f"Method {request.method} not allowed here; use {', '.join(allowed)}",
@@ -59,27 +49,22 @@ def methods(**views: View | str | None) -> View:
     return dispatch
 
 
-# Write handlers owned by the ingestion side, resolved lazily (see the module docstring).
-CREATE_TRACE = "traces.api.ingestion_routes.create_trace"
-CREATE_SCORES = "traces.api.ingestion_routes.create_scores"
-CREATE_SCORE_CONFIG = "traces.api.config_routes.create_score_config"
-UPDATE_SCORE_CONFIG = "traces.api.config_routes.update_score_config"
-CREATE_MODEL = "traces.api.config_routes.create_model"
-
-traces = methods(GET=traces_read.list_traces, DELETE=traces_read.delete_traces, POST=CREATE_TRACE)
+traces = methods(
+    GET=traces_read.list_traces, DELETE=traces_read.delete_traces, POST=ingestion_routes.create_trace
+)
 trace = methods(GET=traces_read.get_trace, DELETE=traces_read.delete_trace)
 observations = methods(GET=observations_read.list_observations)
 observation = methods(GET=observations_read.get_observation)
 observations_v2 = methods(GET=observations_read.list_observations_v2)
 session_list = methods(GET=sessions.list_sessions)
 session = methods(GET=sessions.get_session)
-scores = methods(GET=scores_read.list_scores, POST=CREATE_SCORES)
+scores = methods(GET=scores_read.list_scores, POST=ingestion_routes.create_scores)
 score = methods(GET=scores_read.get_score, DELETE=scores_read.delete_score)
 scores_v2 = methods(GET=scores_read.list_scores)
 score_v2 = methods(GET=scores_read.get_score)
 scores_v3 = methods(GET=scores_read.list_scores_v3)
-score_config_list = methods(GET=score_configs.list_score_configs, POST=CREATE_SCORE_CONFIG)
-score_config = methods(GET=score_configs.get_score_config, PATCH=UPDATE_SCORE_CONFIG)
-model_list = methods(GET=models_api.list_models, POST=CREATE_MODEL)
+score_config_list = methods(GET=score_configs.list_score_configs, POST=config_routes.create_score_config)
+score_config = methods(GET=score_configs.get_score_config, PATCH=config_routes.update_score_config)
+model_list = methods(GET=models_api.list_models, POST=config_routes.create_model)
 model = methods(GET=models_api.get_model, DELETE=models_api.delete_model)
 metrics_daily = methods(GET=metrics.daily)

@@ -140,6 +140,7 @@ def _single(request: HttpRequest, kind: str, event_type: str) -> JsonResponse:
     return JsonResponse({"id": record.id})
 
 
+@require_POST
 @api_route()
 def create_trace(request: HttpRequest) -> JsonResponse:
     """Legacy POST /api/public/traces."""

@@ -29,6 +29,18 @@ class ApiClient:
             HTTP_AUTHORIZATION=self.header,
         )
 
+    def post(self, path: str, body, method: str = "POST"):
+        return self.client.generic(
+            method,
+            f"/api/public/{path}",
+            json.dumps(body),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=self.header,
+        )
+
+    def patch(self, path: str, body):
+        return self.post(path, body, method="PATCH")
+
     def request(self, method: str, path: str):
         return self.client.generic(method, f"/api/public/{path}", HTTP_AUTHORIZATION=self.header)
 
