@@ -161,6 +161,26 @@ MODEL_PRICES_FILE = Path(
     env_str("LANGFUSE_MODEL_PRICES_FILE", str(BASE_DIR / "traces" / "model_prices.json"))
 )
 
+# Media uploads (traces/storage.py): S3 or MinIO when LANGFUSE_S3_MEDIA_UPLOAD_BUCKET is set,
+# otherwise files under MEDIA_LOCAL_ROOT served through signed URLs of this server.
+MEDIA_MAX_CONTENT_LENGTH = env_int("LANGFUSE_S3_MEDIA_MAX_CONTENT_LENGTH", 1_000_000_000, minimum=1)
+MEDIA_DOWNLOAD_URL_EXPIRY_SECONDS = env_int("LANGFUSE_S3_MEDIA_DOWNLOAD_URL_EXPIRY_SECONDS", 3600, minimum=1)
+MEDIA_UPLOAD_URL_EXPIRY_SECONDS = 3600
+MEDIA_LOCAL_ROOT = DATA_DIR / "media"
+MEDIA_S3_BUCKET = env_str("LANGFUSE_S3_MEDIA_UPLOAD_BUCKET")
+MEDIA_S3 = {
+    "region": env_str("LANGFUSE_S3_MEDIA_UPLOAD_REGION") or env_str("LANGFUSE_S3_REGION", "us-east-1"),
+    "endpoint": env_str("LANGFUSE_S3_MEDIA_UPLOAD_ENDPOINT") or env_str("LANGFUSE_S3_ENDPOINT"),
+    "access_key_id": env_secret("LANGFUSE_S3_MEDIA_UPLOAD_ACCESS_KEY_ID")
+    or env_secret("LANGFUSE_S3_ACCESS_KEY_ID"),
+    "secret_access_key": env_secret("LANGFUSE_S3_MEDIA_UPLOAD_SECRET_ACCESS_KEY")
+    or env_secret("LANGFUSE_S3_SECRET_ACCESS_KEY"),
+    "force_path_style": env_bool(
+        "LANGFUSE_S3_MEDIA_UPLOAD_FORCE_PATH_STYLE", env_bool("LANGFUSE_S3_FORCE_PATH_STYLE", False)
+    ),
+    "prefix": env_str("LANGFUSE_S3_MEDIA_UPLOAD_PREFIX"),
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

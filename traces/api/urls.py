@@ -6,6 +6,7 @@ from django.urls import path
 
 from traces.api import dispatch as read
 from traces.api import ingestion_routes as ingest
+from traces.api import media_routes as media
 
 urlpatterns: list = [
     # Writes (ingestion_routes.py)
@@ -33,4 +34,9 @@ urlpatterns: list = [
     path("models", read.model_list, name="models"),
     path("models/<str:model_id>", read.model, name="model"),
     path("metrics/daily", read.metrics_daily, name="metrics-daily"),
+    # Media (media_routes.py); the upload and download URLs carry a signed token instead of auth
+    path("media", media.media_upload_url, name="media"),
+    path("media/<str:media_id>", media.media_item, name="media-item"),
+    path("media-upload/<str:token>", media.media_upload, name="media-upload"),
+    path("media-download/<str:token>", media.media_download, name="media-download"),
 ]
