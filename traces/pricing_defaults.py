@@ -1,6 +1,7 @@
 """Load Langfuse's default model price table into the models/pricing_tiers/prices tables.
 
-Idempotent: a model keeps its id, so rows only change when the file changes. Project
+Idempotent: a model keeps its id, and its rows are rewritten only when anything the file says
+about it (name, pattern, tiers, prices, tokenizer) differs from what is stored. Project
 models (project_id set) are never touched.
 """
 
@@ -27,6 +28,9 @@ class LoadResult:
     removed: int = 0
 
 
+PRICE_QUANTUM = Decimal("1e-12")  # the prices column keeps 12 decimal places
+
+
 def _when(raw: str | None) -> datetime | None:
     return parse_datetime(raw) if raw else None
 
@@ -35,17 +39,13 @@ def load_default_prices(path: Path | None = None) -> LoadResult:
     path = path or settings.MODEL_PRICES_FILE
     entries = json.loads(Path(path).read_text())
     result = LoadResult()
-    existing = {m.id: m for m in LlmModel.objects.defaults()}
+    existing = {m.id: m for m in LlmModel.objects.defaults().prefetch_related("pricing_tiers__prices")}
     changed: list[tuple[LlmModel, list[dict]]] = []
     with transaction.atomic():
         for entry in entries:
             model = existing.pop(entry["id"], None)
             updated_at = _when(entry.get("updatedAt"))
-            if (
-                model is not None
-                and model.updated_at == updated_at
-                and model.match_pattern == entry["matchPattern"]
-            ):
+            if model is not None and _signature(model) == _entry_signature(entry):
                 result.unchanged += 1
                 continue
             if model is None:
@@ -74,6 +74,60 @@ def load_default_prices(path: Path | None = None) -> LoadResult:
             LlmModel.objects.bulk_create([m for m, _ in changed])
             _store_tiers(changed)
     return result
+
+
+def _signature(model: LlmModel) -> tuple:
+    """Everything the file decides about a stored default model, for change detection."""
+    tiers = sorted(
+        (
+            tier.id,
+            tier.name,
+            tier.is_default,
+            tier.priority,
+            json.dumps(tier.conditions, sort_keys=True),
+            tuple(sorted((p.usage_type, p.price) for p in tier.prices.all())),
+        )
+        for tier in model.pricing_tiers.all()
+    )
+    config = json.dumps(model.tokenizer_config, sort_keys=True)
+    return (
+        model.model_name,
+        model.match_pattern,
+        model.start_date,
+        model.unit,
+        model.tokenizer_id,
+        config,
+        tiers,
+    )
+
+
+def _entry_signature(entry: dict) -> tuple:
+    tiers = sorted(
+        (
+            tier["id"],
+            tier["name"],
+            tier.get("isDefault", False),
+            tier.get("priority", 0),
+            json.dumps(tier.get("conditions") or [], sort_keys=True),
+            tuple(
+                sorted(
+                    (k, Decimal(str(v)).quantize(PRICE_QUANTUM))
+                    for k, v in (tier.get("prices") or {}).items()
+                )
+            ),
+        )
+        for tier in entry.get("pricingTiers") or []
+    )
+    config = json.dumps(entry.get("tokenizerConfig"), sort_keys=True)
+    return (
+        entry["modelName"],
+        entry["matchPattern"],
+        _when(entry.get("startDate")),
+        entry.get("unit"),
+        entry.get("tokenizerId"),
+        config,
+        tiers,
+    )
 
 
 def _store_tiers(changed: list[tuple[LlmModel, list[dict]]]) -> None:

@@ -107,11 +107,6 @@ def test_the_bundled_price_file_equals_the_reference_copy():
     assert json.loads(bundled.read_text()) == json.loads(REFERENCE.read_text())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="load_default_prices compares only updatedAt and matchPattern, so a price edited in place "
-    "without a new updatedAt is not picked up",
-)
 def test_a_price_edited_without_a_new_updated_at_is_still_picked_up(tmp_path):
     load()
     data = entries()
