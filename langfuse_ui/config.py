@@ -62,23 +62,45 @@ def env_secret(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
+PRISMA_ONLY_OPTIONS = {
+    "connection_limit",
+    "pool_timeout",
+    "pgbouncer",
+    "socket_timeout",
+    "statement_cache_size",
+}
+
+
 def parse_database_url(url: str) -> dict:
-    """Turn postgresql://user:pass@host:port/name?opt=v into Django's DATABASES entry."""
-    parts = urlsplit(url)
+    """Turn postgresql://user:pass@host:port/name?opt=v into Django's DATABASES entry.
+
+    Langfuse's Prisma URLs carry `schema=` (turned into a search_path here) and pool options
+    that mean nothing to libpq (dropped), so an operator's existing DATABASE_URL works as is.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(
+            f"DATABASE_URL cannot be parsed ({exc}); use postgresql://user:password@host:5432/name"
+        ) from None
     if parts.scheme not in {"postgres", "postgresql", "postgresql+psycopg"}:
         raise ConfigError(
             f"DATABASE_URL must start with postgresql:// (got {parts.scheme or 'no scheme'!r}); "
             "for example postgresql://postgres@127.0.0.1:5432/langfuse"
         )
-    options = dict(parse_qsl(parts.query))
+    options = {key: value for key, value in parse_qsl(parts.query) if key not in PRISMA_ONLY_OPTIONS}
+    schema = options.pop("schema", "")
+    if schema and schema != "public":
+        options["options"] = f"{options.get('options', '')} -c search_path={schema}".strip()
     host = options.pop("host", None) or unquote(parts.hostname or "")
+    if "port" in options:
+        port = options.pop("port")
+        if not port.isdigit():
+            raise ConfigError(f"DATABASE_URL has a port that is not a number: {port!r}")
     name = unquote(parts.path.lstrip("/"))
     if not name:
         raise ConfigError("DATABASE_URL has no database name: add it after the host, as in .../langfuse")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ConfigError("DATABASE_URL has a port that is not a number") from None
     return {
         "NAME": name,
         "USER": unquote(parts.username or ""),

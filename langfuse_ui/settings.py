@@ -101,8 +101,13 @@ if env_bool("DATABASE_POOL", True):
         "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1, minimum=0),
         "max_size": env_int("DATABASE_POOL_MAX_SIZE", 20, minimum=1),
         "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
+        # Give up a failing reconnection after 5 s, so the next request retries at once and the
+        # pool is back within seconds after an outage (psycopg's default backs off up to minutes).
+        "reconnect_timeout": 5,
     }
-DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", **_database}}
+# The backend fails fast when the database is down (503 + Retry-After instead of a 10 s wait);
+# CONN_HEALTH_CHECKS makes the pool test a connection before handing it out (after a restart).
+DATABASES = {"default": {"ENGINE": "langfuse_ui.postgresql", "CONN_HEALTH_CHECKS": True, **_database}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

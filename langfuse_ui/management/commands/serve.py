@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 import uvicorn
 from django.conf import settings
@@ -12,7 +14,7 @@ from django.db import connection
 from uvicorn.supervisors import Multiprocess
 
 from accounts.provisioning import initialize_from_env
-from langfuse_ui import lifecycle
+from langfuse_ui import http_timeouts, lifecycle
 from langfuse_ui.config import env_int
 from langfuse_ui.startup import wait_for_database
 from traces.pricing_defaults import load_default_prices
@@ -36,21 +38,28 @@ class Command(BaseCommand):
             wait_for_database(
                 settings.DATABASE_URL, env_int("LANGFUSE_DATABASE_WAIT_SECONDS", 60), say=self.stdout.write
             )
-        if not no_migrate:
-            self.prepare_schema()
-        result = initialize_from_env(os.environ)
+        # Replicas started together take turns: one migrates and provisions, the others then find
+        # nothing left to do instead of racing on the same tables and rows.
+        with self.startup_lock():
+            if not no_migrate:
+                self.prepare_schema()
+            result = initialize_from_env(os.environ)
         connection.close()
         self.announce(host, port, result)
         self.run_server(host, port, workers)
 
-    def prepare_schema(self) -> None:
+    @contextlib.contextmanager
+    def startup_lock(self) -> Iterator[None]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])
             try:
-                call_command("migrate", interactive=False, verbosity=0)
-                prices = load_default_prices()
+                yield
             finally:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
+
+    def prepare_schema(self) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        prices = load_default_prices()
         self.stdout.write(
             f"Database ready; default model prices: {prices.created} new, {prices.updated} updated"
         )
@@ -77,7 +86,9 @@ class Command(BaseCommand):
             port=port,
             workers=workers,
             lifespan="off",
-            timeout_keep_alive=max(1, settings.HTTP_KEEPALIVE_TIMEOUT_MS // 1000),
+            # uvicorn takes seconds; a fraction works (it feeds loop.call_later).
+            timeout_keep_alive=settings.HTTP_KEEPALIVE_TIMEOUT_MS / 1000,  # type: ignore[arg-type]
+            http=http_timeouts.protocol_class(),
             timeout_graceful_shutdown=30,
             log_level=os.environ.get("LANGFUSE_LOG_LEVEL", "info").lower(),
             access_log=os.environ.get("LANGFUSE_ACCESS_LOG", "false").lower() in ("1", "true"),
