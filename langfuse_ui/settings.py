@@ -181,7 +181,9 @@ MEDIA_S3 = {
     "secret_access_key": env_secret("LANGFUSE_S3_MEDIA_UPLOAD_SECRET_ACCESS_KEY")
     or env_secret("LANGFUSE_S3_SECRET_ACCESS_KEY"),
     "force_path_style": env_bool(
-        "LANGFUSE_S3_MEDIA_UPLOAD_FORCE_PATH_STYLE", env_bool("LANGFUSE_S3_FORCE_PATH_STYLE", False)
+        "LANGFUSE_S3_MEDIA_UPLOAD_FORCE_PATH_STYLE"
+        if env_str("LANGFUSE_S3_MEDIA_UPLOAD_FORCE_PATH_STYLE").strip()
+        else "LANGFUSE_S3_FORCE_PATH_STYLE"
     ),
     "prefix": env_str("LANGFUSE_S3_MEDIA_UPLOAD_PREFIX"),
 }

@@ -10,70 +10,32 @@ import base64
 import hashlib
 import json
 import time
-from pathlib import Path
 
 import pytest
+import requests
 from django.core import signing
 
-from tests.factories import make_key
+from tests.factories import make_key, make_project_with_roles
+from tests.live import database_url_of_current_connection, start_server
+from tests.traces.media_requests import (
+    PNG,
+    PNG_HASH,
+    PNG_ID,
+    RECORDED_PATCH,
+    RECORDED_POST,
+    auth,
+    basic,
+    local_path,
+    media_body,
+    patch_media,
+    post_media,
+    put_bytes,
+    sha256_b64,
+)
 from traces.media import media_id_for
 from traces.models import Media, MediaReference
 
 pytestmark = pytest.mark.django_db
-WIRE = Path(__file__).resolve().parent.parent / "fixtures" / "wire" / "python-sdk-5.0.4-media"
-RECORDED_POST = json.loads((WIRE / "001-POST-api_public_media.json").read_text())
-RECORDED_PATCH = json.loads((WIRE / "004-PATCH-api_public_media_cf3jhWopigUsbttRVWONhC.json").read_text())
-PNG = (WIRE / "003-PUT-fake_s3_cf3jhWopigUsbttRVWONhC.bin").read_bytes()
-PNG_HASH = RECORDED_POST["body_json"]["sha256Hash"]
-PNG_ID = RECORDED_POST["response_body"]["mediaId"]
-
-
-def basic(public_key: str, secret_key: str) -> dict:
-    token = base64.b64encode(f"{public_key}:{secret_key}".encode()).decode()
-    return {"HTTP_AUTHORIZATION": f"Basic {token}"}
-
-
-def auth(team) -> dict:
-    return basic(team.public_key, team.secret_key)
-
-
-def sha256_b64(data: bytes) -> str:
-    return base64.b64encode(hashlib.sha256(data).digest()).decode()
-
-
-def media_body(data: bytes = PNG, **fields) -> dict:
-    return {
-        **RECORDED_POST["body_json"],
-        "contentLength": len(data),
-        "sha256Hash": sha256_b64(data),
-        **fields,
-    }
-
-
-def post_media(client, team, body: dict):
-    return client.post("/api/public/media", json.dumps(body), content_type="application/json", **auth(team))
-
-
-def patch_media(client, team, media_id: str, body: dict | None = None):
-    body = body or RECORDED_PATCH["body_json"]
-    return client.patch(
-        f"/api/public/media/{media_id}", json.dumps(body), content_type="application/json", **auth(team)
-    )
-
-
-def put_bytes(client, upload_url: str, data: bytes, content_type: str = "image/png", **headers):
-    headers.setdefault("HTTP_X_AMZ_CHECKSUM_SHA256", sha256_b64(data))
-    return client.put(
-        upload_url.removeprefix("http://testserver"),
-        data,
-        content_type=content_type,
-        HTTP_X_MS_BLOB_TYPE="BlockBlob",
-        **headers,
-    )
-
-
-def local_path(url: str) -> str:
-    return url.removeprefix("http://testserver")
 
 
 @pytest.fixture(autouse=True)
@@ -404,3 +366,36 @@ def test_downloaded_html_cannot_run_scripts_on_this_origin(client, team):
     response = client.get(local_path(url))
     assert response.status_code == 200
     assert response["Content-Security-Policy"].startswith("sandbox")
+
+
+# --- Through a real ASGI server ------------------------------------------------------------
+
+
+def test_flow_through_a_live_uvicorn_server_with_plain_requests(transactional_db, tmp_path):
+    team = make_project_with_roles()
+    server = start_server(
+        database_url_of_current_connection(), tmp_path / "server.log", {"LANGFUSE_DATA_DIR": str(tmp_path)}
+    )
+    keys = (team.public_key, team.secret_key)
+    try:
+        answer = requests.post(
+            f"{server.url}/api/public/media", json=RECORDED_POST["body_json"], auth=keys, timeout=10
+        ).json()
+        assert answer["uploadUrl"].startswith(f"{server.url}/api/public/media-upload/")
+        headers = {
+            "Content-Type": "image/png",
+            "x-amz-checksum-sha256": PNG_HASH,
+            "x-ms-blob-type": "BlockBlob",
+        }
+        assert requests.put(answer["uploadUrl"], data=PNG, headers=headers, timeout=10).status_code == 200
+        patch = requests.patch(
+            f"{server.url}/api/public/media/{PNG_ID}", json=RECORDED_PATCH["body_json"], auth=keys, timeout=10
+        )
+        assert patch.status_code == 204
+        info = requests.get(f"{server.url}/api/public/media/{PNG_ID}", auth=keys, timeout=10).json()
+        download = requests.get(info["url"], timeout=10)
+        assert download.content == PNG
+        assert download.headers["Content-Type"] == "image/png"
+        assert (tmp_path / "media" / team.project.id / PNG_ID).read_bytes() == PNG
+    finally:
+        server.stop()

@@ -7,10 +7,14 @@ presigned URLs.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.core.handlers.asgi import ASGIRequest
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -99,6 +103,12 @@ def media_upload(request: HttpRequest, token: str) -> HttpResponse:
     return HttpResponse(status=200)
 
 
+async def _async_chunks(path: Path) -> AsyncIterator[bytes]:
+    with path.open("rb") as source:
+        while chunk := await asyncio.to_thread(source.read, CHUNK_SIZE):
+            yield chunk
+
+
 @require_safe
 def media_download(request: HttpRequest, token: str) -> HttpResponse:
     """GET /api/public/media-download/<token>: the stored bytes, with the media's content type."""
@@ -110,7 +120,10 @@ def media_download(request: HttpRequest, token: str) -> HttpResponse:
     path = storage.file_for(media) if isinstance(storage, LocalFolderStorage) else None
     if path is None or not media_domain.is_uploaded(media) or not path.is_file():
         return api_error("Media not found: it has not been uploaded to this server", 404, "Not Found")
-    response = FileResponse(path.open("rb"), content_type=media.content_type)
+    if isinstance(request, ASGIRequest):  # stream without loading the file into memory
+        response = StreamingHttpResponse(_async_chunks(path), content_type=media.content_type)
+    else:
+        response = FileResponse(path.open("rb"), content_type=media.content_type)
     response["Content-Length"] = str(path.stat().st_size)
     # Served from this origin: never let an uploaded HTML or SVG file run scripts here.
     response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; media-src 'self'"
