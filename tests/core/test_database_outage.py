@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psutil
 import psycopg
 import pytest
 
@@ -95,3 +96,20 @@ def test_two_servers_started_together_on_an_empty_database_migrate_once(running_
     assert duplicates == [] and applied > 0
     outputs = [server.output() for server in servers]
     assert all("Database ready" in output and "Traceback" not in output for output in outputs)
+
+
+def test_two_workers_serve_and_stop_on_sigterm(scratch_cluster, migrated_url, server_log):
+    embedded_db.start(scratch_cluster)
+    env = manage_env(DATABASE_URL=migrated_url, WEB_CONCURRENCY="2")
+    server = Serve(env, server_log, "--no-migrate").wait_until_up()
+    try:
+        workers = psutil.Process(server.process.pid).children()
+        assert len(workers) >= 2
+        assert server.get("/api/public/ready").status_code == 200
+        exit_code = server.terminate()
+    finally:
+        server.kill()
+    assert exit_code == 0 and "Traceback" not in server.output()
+    # Zombies count as gone: this container's PID 1 reaps orphans late.
+    left = [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+    assert left == []

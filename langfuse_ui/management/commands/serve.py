@@ -93,12 +93,11 @@ class Command(BaseCommand):
             log_level=os.environ.get("LANGFUSE_LOG_LEVEL", "info").lower(),
             access_log=os.environ.get("LANGFUSE_ACCESS_LOG", "false").lower() in ("1", "true"),
         )
-        server = Server(config)
         if workers > 1:
-            sock = config.bind_socket()
-            Multiprocess(config, target=server.run, sockets=[sock]).run()
+            # Each worker runs uvicorn's own Server; /ready turns 503 on shutdown only with one worker.
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
         else:
-            server.run()
+            Server(config).run()
 
 
 class Server(uvicorn.Server):
