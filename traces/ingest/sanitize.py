@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 MAX_DEPTH = 200
@@ -32,3 +33,19 @@ def clean_json(value: Any, depth: int = 0) -> Any:
     if isinstance(value, list | tuple):
         return [clean_json(v, depth + 1) for v in value]
     return clean_text(str(value))
+
+
+def jsonb_text(value: Any) -> str:
+    """Serialise value as JSON text that PostgreSQL's jsonb accepts.
+
+    The fast path is one C-level json.dumps; only values holding NUL characters, lone
+    surrogates, non-finite floats or absurd nesting take the slow cleaning walk.
+    """
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=str)
+        if "\x00" not in text and "\\u0000" not in text:
+            text.encode("utf-8")  # raises on lone surrogates
+            return text
+    except (ValueError, RecursionError, UnicodeEncodeError):
+        pass
+    return json.dumps(clean_json(value), ensure_ascii=False, separators=(",", ":"))

@@ -15,19 +15,33 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from django.db import OperationalError, connection, models, transaction
 from django.utils import timezone
 from psycopg import errors as pg_errors
+from psycopg import postgres
+from psycopg.adapt import Dumper
 from psycopg.types.json import Jsonb
 
 from traces.ingest.records import Batch, ObservationRecord, ScoreRecord, TraceRecord
-from traces.ingest.sanitize import clean_json, clean_text
+from traces.ingest.sanitize import clean_text, jsonb_text
 from traces.models import Observation, Score, Trace
 
 log = logging.getLogger(__name__)
 
 RETRIES = 3
 PRICED_TYPES = {"GENERATION", "EMBEDDING"}
+
+
+class JsonText(str):
+    """JSON already serialised by jsonb_text, sent to PostgreSQL as jsonb without re-encoding."""
+
+
+class JsonTextDumper(Dumper):
+    oid = postgres.types["jsonb"].oid
+
+    def dump(self, obj: JsonText) -> bytes:
+        return obj.encode()
 
 
 @dataclass
@@ -51,7 +65,7 @@ class Table:
 
     def value(self, column: str, raw: Any) -> Any:
         if column in self.json:
-            return None if raw is None else Jsonb(clean_json(raw))
+            return None if raw is None else JsonText(jsonb_text(raw))
         if isinstance(raw, str):
             return clean_text(raw)
         if isinstance(raw, list):
@@ -140,16 +154,23 @@ def _write(
     if trace_rows:
         _upsert(TRACES, project_id, now, sorted(trace_rows.items()), TRACE_MERGE)
     if observations:
+        existing = _existing_ids(project_id, [o.id for o in observations])
         rows = []
         for obs in observations:
             values = dict(obs.fields)
+            if obs.id not in existing:
+                # A new row is exactly this record, so it can be priced before it is written.
+                values.update(_pricing_columns(project_id, values))
             provided = set(values)
             if obs.trace_id:
                 values["trace_id"] = obs.trace_id
                 provided.add("trace_id")
             rows.append((obs.id, (values, provided)))
         _upsert(OBSERVATIONS, project_id, now, rows, OBSERVATION_MERGE)
-        _price_observations(project_id, [o.id for o in observations])
+        # An update merges with what is stored: price the merged row.
+        updated = [o.id for o in observations if o.id in existing]
+        if updated:
+            _price_observations(project_id, updated)
     if scores:
         rows = [(s.id, (dict(s.fields), set(s.fields) | {"_all"})) for s in scores]
         _upsert(SCORES, project_id, now, rows, {})
@@ -172,67 +193,114 @@ def _upsert(
         values.setdefault("created_at", now)
         groups.setdefault(frozenset(provided), []).append(table.row(values))
     column_list = ", ".join(f'"{c}"' for c in table.columns)
-    placeholders = "(" + ", ".join(["%s"] * len(table.columns)) + ")"
-    for provided, value_rows in groups.items():
-        if "_all" in provided:
-            update = [c for c in table.columns if c not in ("project_id", "id", "created_at")]
-        else:
-            update = [c for c in table.columns if c in provided and c not in ("project_id", "id")]
-            update.append("updated_at")
-        assignments = ", ".join(f'"{c}" = {merge.get(c, f"EXCLUDED.{c}")}' for c in update)
-        sql = (
-            f"INSERT INTO {table.name} AS t ({column_list}) VALUES "
-            + ", ".join([placeholders] * len(value_rows))
-            + f" ON CONFLICT (project_id, id) DO UPDATE SET {assignments}"
+    stage = f"stage_{table.name}"
+    with _server_cursor() as cursor:
+        # Rows go in by COPY to a session-local staging table, then one INSERT ... SELECT
+        # upserts them: about twice as fast as a statement per row, and no giant SQL text.
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
         )
-        params = [value for row in value_rows for value in row]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+        for provided, value_rows in groups.items():
+            if "_all" in provided:
+                update = [c for c in table.columns if c not in ("project_id", "id", "created_at")]
+            else:
+                update = [c for c in table.columns if c in provided and c not in ("project_id", "id")]
+                update.append("updated_at")
+            assignments = ", ".join(f'"{c}" = {merge.get(c, f"EXCLUDED.{c}")}' for c in update)
+            with cursor.copy(f"COPY {stage} ({column_list}) FROM STDIN") as copy:
+                for row in value_rows:
+                    copy.write_row(row)
+            cursor.execute(
+                f"INSERT INTO {table.name} AS t ({column_list}) SELECT {column_list} FROM {stage} ORDER BY id"
+                f" ON CONFLICT (project_id, id) DO UPDATE SET {assignments}"
+            )
+            cursor.execute(f"DELETE FROM {stage}")
 
 
-def _price_observations(project_id: str, ids: list[str]) -> None:
-    """Normalise usage and compute cost on the merged rows (create and update may come apart)."""
+def _server_cursor() -> psycopg.Cursor:
+    """A cursor with server-side parameters, so repeated statements are prepared once.
+
+    Django's own cursors bind client-side: they would quote every value into the text.
+    """
+    connection.ensure_connection()
+    cursor = psycopg.Cursor(connection.connection)
+    cursor.adapters.register_dumper(JsonText, JsonTextDumper)
+    return cursor
+
+
+def _existing_ids(project_id: str, ids: list[str]) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM observations WHERE project_id = %s AND id = ANY(%s)", [project_id, ids]
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _pricing_columns(project_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """usage_details, cost_details, total_cost, model and tier of an observation's fields."""
     from traces.pricing import compute_cost
     from traces.usage import normalize_usage
 
+    model = fields.get("provided_model_name")
+    usage = fields.get("provided_usage_details")
+    cost = fields.get("provided_cost_details")
+    if fields.get("type") not in PRICED_TYPES and not model and not usage and not cost:
+        return {}
+    params = fields.get("model_parameters")
+    metadata = fields.get("metadata")
+    result = compute_cost(
+        project_id,
+        model or "",
+        normalize_usage(usage_details=usage or {}),
+        cost or {},
+        params if isinstance(params, dict) else {},
+        metadata if isinstance(metadata, dict) else {},
+        fields.get("start_time"),
+    )
+    return {
+        "usage_details": result.usage_details,
+        "cost_details": {k: float(v) for k, v in result.cost_details.items()},
+        "total_cost": result.total_cost,
+        "internal_model_id": result.internal_model_id,
+        "usage_pricing_tier_id": result.tier_id,
+        "usage_pricing_tier_name": result.tier_name,
+    }
+
+
+def _price_observations(project_id: str, ids: list[str]) -> None:
+    """Price the merged rows of observations that existed before this batch."""
     with connection.cursor() as cursor:
         cursor.execute(
             """SELECT id, type, start_time, provided_model_name, provided_usage_details, provided_cost_details,
-                      model_parameters, metadata, usage_details, cost_details, total_cost, internal_model_id
+                      model_parameters, metadata
                FROM observations WHERE project_id = %s AND id = ANY(%s)""",
             [project_id, ids],
         )
         rows = cursor.fetchall()
     updates = []
-    for row in rows:
-        # Django's connection hands JSONB back as text.
-        obs_id, obs_type, start, model = row[:4]
-        usage, cost, params, metadata, old_usage, old_cost = (_loads(v) for v in row[4:10])
-        old_total, old_model = row[10:]
-        if obs_type not in PRICED_TYPES and not model and not usage and not cost:
-            continue
-        usage_details = normalize_usage(usage_details=usage or {})
-        result = compute_cost(
-            project_id,
-            model or "",
-            usage_details,
-            cost or {},
-            params if isinstance(params, dict) else {},
-            metadata if isinstance(metadata, dict) else {},
-            start,
-        )
-        new = (result.usage_details, result.cost_details, result.total_cost, result.internal_model_id)
-        if new == (old_usage, old_cost, old_total, old_model):
+    for obs_id, obs_type, start, model, *json_columns in rows:
+        usage, cost, params, metadata = (_loads(v) for v in json_columns)  # Django hands JSONB back as text
+        fields = {
+            "type": obs_type,
+            "start_time": start,
+            "provided_model_name": model,
+            "provided_usage_details": usage,
+            "provided_cost_details": cost,
+            "model_parameters": params,
+            "metadata": metadata,
+        }
+        columns = _pricing_columns(project_id, fields)
+        if not columns:
             continue
         updates.append(
             [
                 obs_id,
-                Jsonb(result.usage_details),
-                Jsonb({k: float(v) for k, v in result.cost_details.items()}),
-                result.total_cost,
-                result.internal_model_id,
-                result.tier_id,
-                result.tier_name,
+                Jsonb(columns["usage_details"]),
+                Jsonb(columns["cost_details"]),
+                columns["total_cost"],
+                columns["internal_model_id"],
+                columns["usage_pricing_tier_id"],
+                columns["usage_pricing_tier_name"],
             ]
         )
     if not updates:
