@@ -27,6 +27,33 @@ def switcher_entries(user: User) -> list[OrganizationEntry]:
     return list(entries.values())
 
 
+PROJECT_SECTIONS = [
+    ("Traces", "traces"),
+    ("Sessions", "sessions"),
+    ("Users", "users"),
+    ("Prompts", "prompts"),
+    ("Settings", "settings"),
+]
+
+
+@dataclass
+class Section:
+    label: str
+    href: str
+    current: bool
+
+
+def project_sections(request: HttpRequest, project: Project | None) -> list[Section]:
+    """The project's top-level pages, the one holding the current path marked current."""
+    if project is None:
+        return []
+    base = f"/project/{project.id}/"
+    return [
+        Section(label, base + slug, request.path == base + slug or request.path.startswith(f"{base}{slug}/"))
+        for label, slug in PROJECT_SECTIONS
+    ]
+
+
 def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -35,4 +62,5 @@ def navigation(request: HttpRequest) -> dict:
         # Lazy: htmx partials never render the switcher, so they never pay for its query.
         "nav_organizations": SimpleLazyObject(lambda: switcher_entries(user)),
         "current_project": getattr(request, "project", None),
+        "project_sections": project_sections(request, getattr(request, "project", None)),
     }
