@@ -418,3 +418,26 @@ class Price(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["pricing_tier", "usage_type"], name="price_unique_per_tier"),
         ]
+
+
+class SavedView(models.Model):
+    """A named traces-list state (filters, sort, columns) shared by a project's members."""
+
+    id = models.CharField(primary_key=True, max_length=64, default=new_id, editable=False)
+    project = models.ForeignKey("accounts.Project", on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=120)
+    query_string = models.CharField(max_length=4000, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ProjectScopedQuerySet.as_manager()
+
+    class Meta:
+        db_table = "saved_views"
+        ordering = ["name"]
+        indexes = [models.Index(fields=["project", "name"], name="saved_view_name")]
+
+    def __str__(self) -> str:
+        return self.name
