@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_audit_log_insert_only'),
+        ('accounts', '0001_initial'),
         ('traces', '0002_trace_text_search'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
