@@ -10,6 +10,7 @@ public_api = [
     path("ready", core_api.ready, name="ready"),
     path("projects", accounts_api.projects, name="projects"),
     path("", include("traces.api.urls")),
+    path("", include("prompts.api_urls")),
 ]
 
 urlpatterns = [
@@ -17,4 +18,5 @@ urlpatterns = [
     path("auth/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("traces.urls")),
+    path("", include("prompts.urls")),
 ]

@@ -1,0 +1,115 @@
+"""Read-side queries over prompts: the API's list of names, the UI's list and usage counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from accounts.models import Project
+from prompts.models import Prompt
+from traces.models import Observation
+
+
+@dataclass(frozen=True)
+class PromptFilters:
+    name: str | None = None
+    label: str | None = None
+    tag: str | None = None
+    from_updated_at: datetime | None = None
+    to_updated_at: datetime | None = None
+
+
+def matching_versions(project: Project, filters: PromptFilters):
+    rows = Prompt.objects.for_project(project)
+    if filters.name is not None:
+        rows = rows.named(filters.name)
+    if filters.label is not None:
+        rows = rows.labelled(filters.label)
+    if filters.tag is not None:
+        rows = rows.filter(tags__contains=[filters.tag])
+    if filters.from_updated_at is not None:
+        rows = rows.filter(updated_at__gte=filters.from_updated_at)
+    if filters.to_updated_at is not None:
+        rows = rows.filter(updated_at__lt=filters.to_updated_at)
+    return rows
+
+
+@dataclass
+class PromptSummary:
+    """One prompt name with what its (matching) versions say about it."""
+
+    name: str
+    type: str
+    versions: list[int] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    last_updated_at: datetime | None = None
+    last_config: Any = None
+    usage_7d: int = 0
+
+    @property
+    def folder(self) -> str:
+        return self.name.rpartition("/")[0]
+
+    @property
+    def leaf(self) -> str:
+        return self.name.rpartition("/")[2]
+
+
+def count_names(project: Project, filters: PromptFilters) -> int:
+    return matching_versions(project, filters).values("name").distinct().count()
+
+
+def summaries(
+    project: Project, filters: PromptFilters, offset: int = 0, limit: int | None = None
+) -> list[PromptSummary]:
+    """Names ordered alphabetically, a page of them, each with its matching versions (two queries)."""
+    names_qs = (
+        matching_versions(project, filters).values("name").annotate(last=Max("updated_at")).order_by("name")
+    )
+    names = [row["name"] for row in (names_qs[offset : offset + limit] if limit else names_qs)]
+    if not names:
+        return []
+    rows = (
+        matching_versions(project, filters)
+        .filter(name__in=names)
+        .order_by("name", "version")
+        .only("name", "version", "type", "labels", "tags", "updated_at", "config")
+    )
+    found: dict[str, PromptSummary] = {}
+    for row in rows:
+        summary = found.setdefault(row.name, PromptSummary(name=row.name, type=row.type))
+        summary.versions.append(row.version)
+        summary.labels.extend(label for label in row.labels if label not in summary.labels)
+        summary.tags = list(row.tags)
+        summary.last_config = row.config
+        if summary.last_updated_at is None or row.updated_at > summary.last_updated_at:
+            summary.last_updated_at = row.updated_at
+    return [found[name] for name in names if name in found]
+
+
+def usage_counts(project: Project, names: list[str], days: int = 7) -> dict[str, int]:
+    """How many observations linked each prompt name in the last `days` days."""
+    if not names:
+        return {}
+    since = timezone.now() - timedelta(days=days)
+    rows = (
+        Observation.objects.filter(project=project, prompt_name__in=names, start_time__gte=since)
+        .values("prompt_name")
+        .annotate(n=Count("id"))
+    )
+    return {row["prompt_name"]: row["n"] for row in rows}
+
+
+def version_usage(project: Project, name: str) -> dict[int, int]:
+    """Observations linked to each version of a prompt, all time."""
+    rows = (
+        Observation.objects.filter(project=project, prompt_name=name)
+        .values("prompt_version")
+        .annotate(n=Count("id"))
+    )
+    return {row["prompt_version"]: row["n"] for row in rows}
