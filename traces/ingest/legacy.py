@@ -200,7 +200,7 @@ def parse_observation(body: dict, event_type: str, envelope_time) -> Observation
     if usage or usage_details:
         normalized = normalize_usage(usage=usage, usage_details=usage_details)
         if normalized:
-            fields["provided_usage_details"] = normalized
+            fields["provided_usage_details"] = _provided_usage(usage, usage_details, normalized)
     cost_details = body.get("costDetails") if isinstance(body.get("costDetails"), dict) else None
     if cost_details or (usage and any(k in usage for k in ("inputCost", "outputCost", "totalCost"))):
         costs = normalize_cost(cost_details=cost_details, usage=usage)
@@ -216,6 +216,20 @@ def parse_observation(body: dict, event_type: str, envelope_time) -> Observation
             raise InvalidEvent("promptVersion must be a whole number") from None
         fields["prompt_name"] = as_text(prompt_name, "promptName", 800)
     return ObservationRecord(id=obs_id, trace_id=trace_id or "", fields=fields)
+
+
+def _provided_usage(usage: dict | None, usage_details: dict | None, normalized: dict) -> dict:
+    """The usage as the client sent it (legacy usage minus unit and costs, then usageDetails).
+
+    The writer normalises provided usage again before pricing; when the raw map would not
+    normalise to the same thing (mixed spellings across the two shapes), keep the normalised one.
+    """
+    raw = {k: v for k, v in (usage or {}).items() if k not in _LEGACY_NOT_USAGE and v is not None}
+    raw.update(usage_details or {})
+    return raw if normalize_usage(usage_details=raw) == normalized else normalized
+
+
+_LEGACY_NOT_USAGE = {"unit", "inputCost", "outputCost", "totalCost"}
 
 
 def parse_score(body: dict, envelope_time) -> ScoreRecord:
