@@ -106,6 +106,9 @@ class Serve:
     def get(self, path: str, **kwargs) -> requests.Response:
         return requests.get(f"{self.url}{path}", timeout=kwargs.pop("timeout", 15), **kwargs)
 
+    def post(self, path: str, **kwargs) -> requests.Response:
+        return requests.post(self.url + path, timeout=kwargs.pop("timeout", 10), **kwargs)
+
     def interrupt(self, timeout: float = 30) -> int:
         """Ctrl-C in a terminal: SIGINT to the whole foreground process group."""
         os.killpg(self.process.pid, signal.SIGINT)

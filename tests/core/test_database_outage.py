@@ -63,6 +63,27 @@ def test_health_ready_and_api_answer_503_while_the_database_is_down_and_recover(
         assert projects.status_code == 503
         assert projects.headers["Retry-After"]
         assert projects.json()["error"] == "ServiceUnavailable"
+        # Ingestion answers 503 (which every SDK retries), never 500 (which makes them drop the batch).
+        batch = {
+            "batch": [
+                {
+                    "id": "e1",
+                    "type": "trace-create",
+                    "timestamp": "2026-01-01T00:00:00Z",
+                    "body": {"id": "during-outage", "name": "kept"},
+                }
+            ]
+        }
+        ingest = server.post("/api/public/ingestion", json=batch, auth=AUTH, timeout=5)
+        assert (ingest.status_code, bool(ingest.headers.get("Retry-After"))) == (503, True)
+        otlp = server.post(
+            "/api/public/otel/v1/traces",
+            data=b"",
+            auth=AUTH,
+            timeout=5,
+            headers={"Content-Type": "application/x-protobuf"},
+        )
+        assert otlp.status_code == 503
 
         embedded_db.start(scratch_cluster)
         assert (
@@ -71,6 +92,10 @@ def test_health_ready_and_api_answer_503_while_the_database_is_down_and_recover(
         )
         assert wait_for_status(server, "/api/public/ready", 200).status_code == 200
         assert server.get("/api/public/projects", auth=AUTH).status_code == 200
+        # The client's retry after the outage is stored.
+        assert server.post("/api/public/ingestion", json=batch, auth=AUTH).status_code == 207
+        trace = server.get("/api/public/traces/during-outage", auth=AUTH)
+        assert (trace.status_code, trace.json()["name"]) == (200, "kept")
     finally:
         embedded_db.start(scratch_cluster)
         server.kill()
@@ -85,6 +110,10 @@ def test_two_servers_started_together_on_an_empty_database_migrate_once(running_
         for server in servers:
             server.wait_until_up(timeout=90)
             assert server.get("/api/public/projects", auth=AUTH).status_code == 200
+        # The client's retry after the outage is stored.
+        assert server.post("/api/public/ingestion", json=batch, auth=AUTH).status_code == 207
+        trace = server.get("/api/public/traces/during-outage", auth=AUTH)
+        assert (trace.status_code, trace.json()["name"]) == (200, "kept")
     finally:
         for server in servers:
             server.kill()
