@@ -93,6 +93,39 @@ def project_view(minimum: Role = Role.VIEWER) -> Callable:
     return decorate
 
 
+def get_organization_for_member(
+    user: User, organization_id: str, minimum: Role = Role.VIEWER
+) -> tuple[Organization, Role]:
+    """The organisation and the user's role in it; 404 for non-members, 403 below `minimum`."""
+    org = Organization.objects.filter(pk=organization_id).first()
+    role = organization_role(user, org) if org else None
+    if org is None or role is None or role == Role.NONE:
+        raise Http404("No such organisation")
+    if not has_role(role, minimum):
+        raise PermissionDenied(f"This needs the {minimum.label} role or higher in the organisation")
+    return org, role
+
+
+def organization_view(minimum: Role = Role.VIEWER) -> Callable:
+    """Decorate an HTML view taking org_id; sets request.organization and request.org_role."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, org_id: str, *args, **kwargs) -> HttpResponse:
+            if not request.user.is_authenticated:
+                from django.contrib.auth.views import redirect_to_login
+
+                return redirect_to_login(request.get_full_path())
+            request.organization, request.org_role = get_organization_for_member(
+                request.user, org_id, minimum
+            )
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 # --- Public API -------------------------------------------------------------------------
 
 

@@ -219,3 +219,18 @@ class AuditLog(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization_id", "-created_at"], name="audit_org_time")]
+
+    def save(self, *args, **kwargs) -> None:
+        """Insert only: an entry, once written, is never changed (a database trigger agrees)."""
+        if not self._state.adding:
+            raise AuditLogImmutable("Audit log entries cannot be changed")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditLogImmutable("Audit log entries cannot be deleted")
+
+
+class AuditLogImmutable(Exception):
+    """Raised on any attempt to change or delete an audit log entry."""

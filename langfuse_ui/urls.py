@@ -2,13 +2,12 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from accounts import api as accounts_api
 from langfuse_ui import api as core_api
 
 public_api = [
     path("health", core_api.health, name="health"),
     path("ready", core_api.ready, name="ready"),
-    path("projects", accounts_api.projects, name="projects"),
+    path("", include("accounts.api_urls")),
     path("", include("traces.api.urls")),
     path("", include("prompts.api_urls")),
 ]

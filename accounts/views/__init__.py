@@ -1,0 +1,1 @@
+"""HTML views of accounts: home, organisations, members, project settings, API keys, audit log."""
