@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Max
 from django.utils import timezone
 
@@ -105,11 +106,55 @@ def usage_counts(project: Project, names: list[str], days: int = 7) -> dict[str,
     return {row["prompt_name"]: row["n"] for row in rows}
 
 
-def version_usage(project: Project, name: str) -> dict[int, int]:
-    """Observations linked to each version of a prompt, all time."""
-    rows = (
-        Observation.objects.filter(project=project, prompt_name=name)
-        .values("prompt_version")
-        .annotate(n=Count("id"))
-    )
-    return {row["prompt_version"]: row["n"] for row in rows}
+@dataclass
+class VersionMetrics:
+    """What the generations linked to one prompt version measured."""
+
+    version: int
+    count: int = 0
+    median_latency: float | None = None
+    p95_latency: float | None = None
+    avg_tokens: float | None = None
+    avg_cost: float | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+_METRICS_SQL = """
+SELECT prompt_version, count(*),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM end_time - start_time)),
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM end_time - start_time)),
+       avg((usage_details->>'total')::numeric),
+       avg(total_cost)
+FROM observations
+WHERE project_id = %s AND prompt_name = %s AND prompt_version IS NOT NULL
+GROUP BY prompt_version
+"""
+
+# A score counts for a generation when it is on the generation, or on its trace without an observation.
+_SCORES_SQL = """
+SELECT o.prompt_version, s.name, avg(s.value)
+FROM observations o
+JOIN scores s ON s.project_id = o.project_id
+  AND (s.observation_id = o.id OR (s.observation_id IS NULL AND s.trace_id = o.trace_id))
+WHERE o.project_id = %s AND o.prompt_name = %s AND o.prompt_version IS NOT NULL AND s.value IS NOT NULL
+GROUP BY o.prompt_version, s.name
+"""
+
+
+def version_metrics(project: Project, name: str) -> dict[int, VersionMetrics]:
+    """Per version: count, median and p95 latency (s), average tokens and cost, score averages (two queries)."""
+    found: dict[int, VersionMetrics] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_METRICS_SQL, [project.pk, name])
+        for version, count, median, p95, tokens, cost in cursor.fetchall():
+            found[version] = VersionMetrics(
+                version, count, _float(median), _float(p95), _float(tokens), _float(cost)
+            )
+        cursor.execute(_SCORES_SQL, [project.pk, name])
+        for version, score_name, average in cursor.fetchall():
+            found.setdefault(version, VersionMetrics(version)).scores[score_name] = float(average)
+    return found
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)

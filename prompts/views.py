@@ -18,7 +18,7 @@ from prompts.diff import config_text, diff_versions
 from prompts.errors import PromptError
 from prompts.forms import CHAT_ROLES, DiffForm, LabelForm, VersionForm
 from prompts.models import Prompt, PromptType
-from prompts.queries import PromptFilters, summaries, usage_counts, version_usage
+from prompts.queries import PromptFilters, VersionMetrics, summaries, usage_counts, version_metrics
 from prompts.variables import placeholders_in, variables_in
 
 
@@ -148,10 +148,10 @@ def _detail_context(request: HttpRequest, rows: list[Prompt], form: VersionForm,
             diff_form.add_error(None, "Pick two versions of this prompt")
         else:
             diff = diff_versions(old, new)
-    usage = version_usage(request.project, selected.name)
+    metrics = version_metrics(request.project, selected.name)
     return {
         "name": selected.name,
-        "versions": [(row, usage.get(row.version, 0)) for row in rows],
+        "versions": [(row, metrics.get(row.version) or VersionMetrics(row.version)) for row in rows],
         "selected": selected,
         "resolved": resolved if graph else None,
         "resolve_error": resolve_error,

@@ -261,3 +261,45 @@ def test_diff_with_a_version_that_does_not_exist_says_so(client, team):
     client.force_login(team.viewer)
     html = client.get(url(team, "support/answer"), {"base": 1, "compare": 9}).content.decode()
     assert "Pick two versions of this prompt" in html
+
+
+# --- per-version metrics ----------------------------------------------------------------------------------
+
+
+def test_versions_table_shows_metrics_of_the_linked_generations(client, team):
+    from prompts.queries import version_metrics
+    from traces.models import Score
+
+    make_versions(team)
+    start = timezone.now() - timedelta(hours=1)
+    for i, seconds in enumerate([1, 2, 3, 4, 10]):
+        Observation.objects.create(
+            project=team.project,
+            id=f"g{i}",
+            trace_id=f"t{i}",
+            type="GENERATION",
+            start_time=start,
+            end_time=start + timedelta(seconds=seconds),
+            usage_details={"total": 100 * (i + 1)},
+            total_cost="0.001",
+            prompt_name="support/answer",
+            prompt_version=2,
+        )
+    Score.objects.create(
+        project=team.project, id="s1", trace_id="t0", observation_id="g0", name="quality", value=1
+    )
+    Score.objects.create(project=team.project, id="s2", trace_id="t1", name="quality", value=0)
+    metrics = version_metrics(team.project, "support/answer")
+    assert set(metrics) == {2}
+    second = metrics[2]
+    assert second.count == 5
+    assert second.median_latency == pytest.approx(3)
+    assert second.p95_latency == pytest.approx(8.8)
+    assert second.avg_tokens == pytest.approx(300)
+    assert second.avg_cost == pytest.approx(0.001)
+    assert second.scores == {"quality": pytest.approx(0.5)}
+    client.force_login(team.viewer)
+    html = client.get(url(team, "support/answer")).content.decode()
+    row = html.split('data-version="2"')[1].split("</tr>")[0]
+    assert '<td class="num metric-count">5</td>' in row
+    assert "3.00s" in row and "8.80s" in row and "quality: 0.50" in row
