@@ -2,11 +2,24 @@ from __future__ import annotations
 
 from django.urls import path
 
-from traces import trace_views, views
+from traces import bulk_delete_views, people_views, trace_views, views
 
 app_name = "traces"
 urlpatterns = [
     path("project/<str:project_id>/traces", views.trace_list, name="list"),
+    path(
+        "project/<str:project_id>/traces/actions/delete", bulk_delete_views.delete_traces, name="bulk_delete"
+    ),
+    path("project/<str:project_id>/traces/actions/views", views.save_view, name="save_view"),
+    path(
+        "project/<str:project_id>/traces/actions/views/<str:view_id>/delete",
+        views.delete_view,
+        name="delete_view",
+    ),
+    path("project/<str:project_id>/sessions", people_views.session_list, name="sessions"),
+    path("project/<str:project_id>/sessions/<path:session_id>", people_views.session_detail, name="session"),
+    path("project/<str:project_id>/users", people_views.user_list, name="users"),
+    path("project/<str:project_id>/users/<path:user_id>", people_views.user_detail, name="user"),
     path("project/<str:project_id>/annotations/score", trace_views.annotate_score, name="annotate-score"),
     path(
         "project/<str:project_id>/annotations/comment", trace_views.annotate_comment, name="annotate-comment"
