@@ -23,11 +23,13 @@ from dataclasses import dataclass
 import pytest
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from accounts import api_keys, invitations
 from accounts.models import ApiKey, OrganizationMembership, Role
+from prompts.models import Prompt
 from tests.factories import Team, make_project_with_roles
-from traces.models import Observation, Trace
+from traces.models import Media, Observation, SavedView, ScoreConfig, Trace
 
 ROLES = ["anonymous", "outsider", "viewer", "member", "admin", "owner"]
 RANK = {role: rank for rank, role in enumerate(ROLES)}
@@ -64,6 +66,23 @@ PAGES: dict[str, tuple[str | None, str | None]] = {
     "accounts:project-audit-log": (ADMIN, None),
     # traces
     "traces:list": (VIEWER, None),
+    "traces:detail": (VIEWER, None),
+    "traces:value": (VIEWER, None),
+    "traces:media": (VIEWER, None),
+    "traces:annotate-score": (None, MEMBER),
+    "traces:annotate-comment": (None, MEMBER),
+    "traces:save_view": (None, MEMBER),
+    "traces:delete_view": (None, MEMBER),
+    "traces:bulk_delete": (ADMIN, ADMIN),
+    "traces:sessions": (VIEWER, None),
+    "traces:session": (VIEWER, None),
+    "traces:users": (VIEWER, None),
+    "traces:user": (VIEWER, None),
+    # prompts
+    "prompts:list": (VIEWER, None),
+    "prompts:new": (MEMBER, MEMBER),
+    "prompts:detail": (VIEWER, MEMBER),
+    "prompts:labels": (None, MEMBER),
 }
 
 AUTH_FLOWS: set[str] = {
@@ -119,6 +138,10 @@ API_KEY_ROUTES: set[str] = {
     "api:metrics-daily",
     "api:media",
     "api:media-item",
+    "api:prompts",
+    "api:prompt",
+    "api:prompt-version",
+    "api:prompts-v1",
 }
 
 API_OPEN_ROUTES: dict[str, str] = {
@@ -140,6 +163,10 @@ class World:
     observation_id: str = "observation-matrix"
     session_id: str = "session-matrix"
     user_id: str = "user-matrix"
+    media_id: str = "media-matrix"
+    prompt_name: str = "greeting"
+    view_id: str = ""
+    score_config_id: str = ""
 
 
 # URL parameter -> its value in the world. Parameters of other tenants' objects are not needed:
@@ -160,7 +187,10 @@ KWARGS: dict[str, Callable[[World], str | int]] = {
     "score_id": lambda w: "score-matrix",
     "config_id": lambda w: "config-matrix",
     "model_id": lambda w: "model-matrix",
-    "media_id": lambda w: "media-matrix",
+    "media_id": lambda w: w.media_id,
+    "view_id": lambda w: w.view_id,
+    "name": lambda w: w.prompt_name,
+    "version": lambda w: 1,
     "key": lambda w: "not-a-real-key",
     "uidb36": lambda w: "1",
 }
@@ -168,6 +198,12 @@ KWARGS: dict[str, Callable[[World], str | int]] = {
 # Where one URL needs another value than KWARGS gives.
 URL_KWARGS: dict[str, dict[str, Callable[[World], str | int]]] = {
     "accounts:organization-api-key-revoke": {"key_id": lambda w: w.org_key.id},
+}
+
+# The body a POST sends where an empty one would not reach the object (404) for allowed roles.
+POST_DATA: dict[str, Callable[[World], dict]] = {
+    "traces:annotate-score": lambda w: {"trace_id": w.trace_id, "config_id": w.score_config_id, "value": "1"},
+    "traces:annotate-comment": lambda w: {"trace_id": w.trace_id},
 }
 
 
@@ -218,6 +254,21 @@ def make_world() -> World:
         project=team.project, id=world.trace_id, session_id=world.session_id, user_id=world.user_id
     )
     Observation.objects.create(project=team.project, id=world.observation_id, trace_id=world.trace_id)
+    Media.objects.create(
+        project=team.project,
+        id=world.media_id,
+        sha256_hash="h" * 44,
+        content_type="text/plain",
+        content_length=1,
+        bucket_path="matrix/media",
+        uploaded_at=timezone.now(),
+        upload_http_status=200,
+    )
+    Prompt.objects.create(project=team.project, name=world.prompt_name, version=1, prompt="Hello {{name}}")
+    world.score_config_id = ScoreConfig.objects.create(
+        project=team.project, name="quality", data_type="NUMERIC"
+    ).id
+    world.view_id = SavedView.objects.create(project=team.project, name="errors").id
     return world
 
 
@@ -235,8 +286,8 @@ def sign_in(client, world: World, role: str) -> None:
         client.force_login(getattr(world.team, role))
 
 
-def call(client, method: str, url: str):
-    return client.get(url) if method == "GET" else client.post(url, {})
+def call(client, method: str, url: str, data: dict | None = None):
+    return client.get(url) if method == "GET" else client.post(url, data or {})
 
 
 def is_login_redirect(response) -> bool:
@@ -258,7 +309,7 @@ def test_page_answers_each_role_as_declared(client, name, method, role):
     url = url_of(name, world)
     sign_in(client, world, role)
     minimum = PAGES[name][0 if method == "GET" else 1]
-    response = call(client, method, url)
+    response = call(client, method, url, POST_DATA.get(name, lambda w: {})(world))
     where = f"{method} {url} as {role}"
     if minimum is None:
         assert response.status_code == 405, f"{where}: method should not be allowed"
