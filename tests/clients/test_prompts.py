@@ -77,7 +77,6 @@ def test_sdk_generation_is_linked_to_the_prompt_version_it_used(
     assert prompt_id_for(client_server.project.pk, NAMES["text"], 2) is not None
 
 
-@pytest.mark.xfail(strict=True, reason="the ingestion writer does not call prompts.links.prompt_ids_for yet")
 @pytest.mark.client_env("langfuse5")
 def test_sdk5_generation_carries_the_prompt_id(client_env, client_server):
     seen = run_prompt_driver(client_env, client_server, "prompts_otel")

@@ -295,3 +295,21 @@ def test_usage_shapes_are_normalised(client, team):
     # Cached tokens priced at the cached rate and not counted twice.
     expected = 70 * 2.5e-6 + 30 * 1.25e-6 + 20 * 10e-6
     assert float(u2.total_cost) == pytest.approx(expected)
+
+
+def test_generations_link_to_the_prompt_version_they_name(client, team):
+    from prompts.models import Prompt
+
+    prompt = Prompt.objects.create(project=team.project, name="greeting", version=2, prompt="Hi {{name}}")
+    batch = [
+        event(
+            "generation-create", {"id": "pg1", "traceId": "pt", "promptName": "greeting", "promptVersion": 2}
+        ),
+        event(
+            "generation-create", {"id": "pg2", "traceId": "pt", "promptName": "greeting", "promptVersion": 9}
+        ),
+    ]
+    post_batch(client, team, batch)
+    assert Observation.objects.get(project=team.project, id="pg1").prompt_id == prompt.id
+    unknown = Observation.objects.get(project=team.project, id="pg2")
+    assert (unknown.prompt_name, unknown.prompt_version, unknown.prompt_id) == ("greeting", 9, None)

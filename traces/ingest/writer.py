@@ -155,9 +155,12 @@ def _write(
         _upsert(TRACES, project_id, now, sorted(trace_rows.items()), TRACE_MERGE)
     if observations:
         existing = _existing_ids(project_id, [o.id for o in observations])
+        prompt_ids = _prompt_ids(project_id, observations)
         rows = []
         for obs in observations:
             values = dict(obs.fields)
+            if "prompt_name" in values:
+                values["prompt_id"] = prompt_ids.get((values["prompt_name"], values.get("prompt_version")))
             if obs.id not in existing:
                 # A new row is exactly this record, so it can be priced before it is written.
                 values.update(_pricing_columns(project_id, values))
@@ -226,6 +229,18 @@ def _server_cursor() -> psycopg.Cursor:
     cursor = psycopg.Cursor(connection.connection)
     cursor.adapters.register_dumper(JsonText, JsonTextDumper)
     return cursor
+
+
+def _prompt_ids(project_id: str, observations: list[ObservationRecord]) -> dict:
+    """The prompt versions that generations name, looked up once for the whole batch."""
+    from prompts.links import prompt_ids_for
+
+    pairs = {
+        (o.fields["prompt_name"], o.fields.get("prompt_version"))
+        for o in observations
+        if o.fields.get("prompt_name") and o.fields.get("prompt_version") is not None
+    }
+    return prompt_ids_for(project_id, pairs) if pairs else {}
 
 
 def _existing_ids(project_id: str, ids: list[str]) -> set[str]:
