@@ -27,6 +27,7 @@ MAX_STRING = 2000  # characters of a string shown before "show all"
 MAX_ITEMS = 100  # items of one array or object shown before "show all"
 MAX_ROWS = 1500  # rows of one JSON display; containers past this budget show collapsed to a link
 OPEN_DEPTH = 2  # containers shallower than this start open
+MAX_DEPTH = 40  # deeper containers show as stubs that load on demand (no deep recursion)
 
 MEDIA_REFERENCE = re.compile(r"@@@langfuseMedia:(?P<fields>[^@]*?)@@@")
 SAFE_IMAGE_URL = re.compile(r"^(https?://|data:image/(png|jpe?g|gif|webp|avif|bmp);base64,)", re.IGNORECASE)
@@ -114,10 +115,13 @@ def split_media(text: str, source: Source | None) -> list[Segment]:
 def make_text(value: str, path: Path, source: Source | None, full: bool) -> Text:
     if full or len(value) <= MAX_STRING:
         return Text(split_media(value, source), len(value))
-    cut = value[:MAX_STRING]
-    open_reference = cut.rfind("@@@langfuseMedia:")
-    if open_reference != -1 and "@@@" not in cut[open_reference + 3 :]:
-        cut = cut[:open_reference]  # never cut a media reference in half
+    cut_at = MAX_STRING
+    for match in MEDIA_REFERENCE.finditer(value):
+        if match.start() >= MAX_STRING:
+            break
+        if match.end() > MAX_STRING:
+            cut_at = match.start()  # never cut a media reference in half
+    cut = value[:cut_at]
     more_url = source.more_url(path) if source else None
     return Text(split_media(cut, source), len(value), truncated=True, more_url=more_url)
 
@@ -158,6 +162,9 @@ class _JsonBuilder:
         self.full = full
         self.rows: list[JsonRow] = []
 
+    def more_url(self, path: Path) -> str | None:
+        return self.source.more_url(path) if self.source else None
+
     def add(self, key: str | None, value: Any, path: Path, depth: int) -> None:
         if isinstance(value, dict | list):
             self.add_container(key, value, path, depth)
@@ -174,12 +181,17 @@ class _JsonBuilder:
     def add_container(self, key: str | None, value: dict | list, path: Path, depth: int) -> None:
         container = "object" if isinstance(value, dict) else "array"
         items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
-        more_url = self.source.more_url(path) if self.source else None
-        if not self.full and len(self.rows) >= MAX_ROWS and items:
-            # Past the budget: a collapsed stub that loads the container on demand.
+        over_budget = not self.full and len(self.rows) >= MAX_ROWS
+        if items and (over_budget or depth >= MAX_DEPTH):
+            # A collapsed stub that loads the container on demand (and keeps deep values flat).
             self.rows.append(
                 JsonRow(
-                    key, depth, container=container, size=len(items), omitted=len(items), more_url=more_url
+                    key,
+                    depth,
+                    container=container,
+                    size=len(items),
+                    omitted=len(items),
+                    more_url=self.more_url(path),
                 )
             )
             return
@@ -191,7 +203,8 @@ class _JsonBuilder:
         for item_key, item in shown:
             self.add(str(item_key), item, [*path, item_key], depth + 1)
         if len(shown) < len(items):
-            self.rows.append(JsonRow(None, depth + 1, omitted=len(items) - len(shown), more_url=more_url))
+            omitted = len(items) - len(shown)
+            self.rows.append(JsonRow(None, depth + 1, omitted=omitted, more_url=self.more_url(path)))
         self.rows[-1].closes.append(None)
 
 

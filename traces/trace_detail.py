@@ -36,18 +36,18 @@ TREE_FIELDS = (
     "usage_details",
     "total_cost",
 )
-TYPE_ICONS = {
-    "TRACE": "🧭",
-    "SPAN": "⏱",
-    "GENERATION": "✨",
-    "EVENT": "📍",
-    "AGENT": "🤖",
-    "TOOL": "🔧",
-    "CHAIN": "🔗",
-    "RETRIEVER": "🔎",
-    "EVALUATOR": "⚖",
-    "EMBEDDING": "🧬",
-    "GUARDRAIL": "🛡",
+TYPE_LABELS = {  # short type names for the tree's type badges
+    "TRACE": "TRACE",
+    "SPAN": "SPAN",
+    "GENERATION": "GEN",
+    "EVENT": "EVENT",
+    "AGENT": "AGENT",
+    "TOOL": "TOOL",
+    "CHAIN": "CHAIN",
+    "RETRIEVER": "RETR",
+    "EVALUATOR": "EVAL",
+    "EMBEDDING": "EMBED",
+    "GUARDRAIL": "GUARD",
 }
 MIN_BAR_PERCENT = 0.25
 
@@ -112,7 +112,7 @@ class Node:
 
     @property
     def icon(self) -> str:
-        return TYPE_ICONS.get(self.observation.type, "•")
+        return TYPE_LABELS.get(self.observation.type, self.observation.type[:5])
 
     @property
     def has_children(self) -> bool:
@@ -262,7 +262,7 @@ def node_rows(nodes: list[Node], base_url: str, view: str, selected_id: str | No
         if node.score_count:
             meta.append(f"★{node.score_count}")
         if node.comment_count:
-            meta.append(f"💬{node.comment_count}")
+            meta.append(f"✎{node.comment_count}")
         ttft = node.ttft
         rows.append(
             {
@@ -282,7 +282,7 @@ def node_rows(nodes: list[Node], base_url: str, view: str, selected_id: str | No
                 "closes": node.closes,
                 "bar": node.bar_style,
                 "ttft_style": node.ttft_style,
-                "timing": f"{node.duration} · TTFT {ttft}" if ttft else node.duration,
+                "timing": node.duration,
                 "ttft": ttft,
             }
         )

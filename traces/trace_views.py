@@ -19,7 +19,6 @@ from traces.models import Observation, ScoreConfig, ScoreSource, Trace
 from traces.render import Source, present, present_at, stringify
 from traces.storage import storage_for
 from traces.trace_detail import (
-    TYPE_ICONS,
     TraceDetail,
     annotation_configs,
     format_cost,
@@ -96,7 +95,6 @@ def observation_facts(observation: Observation) -> dict:
             prompt_url += f"?{urlencode({'version': observation.prompt_version})}"
     parameters = observation.model_parameters if isinstance(observation.model_parameters, dict) else {}
     return {
-        "icon": TYPE_ICONS.get(observation.type, "•"),
         "latency": format_duration(observation.latency_seconds),
         "ttft": format_duration(time_to_first_token(observation)),
         "cost": format_cost(observation.total_cost) if observation.total_cost is not None else "",
