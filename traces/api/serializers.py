@@ -95,9 +95,12 @@ def trace_with_details_json(
 # --- Observations ---------------------------------------------------------------------
 
 
-def _sum_keys(details: Mapping[str, Any] | None, prefix: str) -> float | None:
-    """Sum of the usage or cost entries whose key starts with prefix (input, output)."""
-    values = [v for k, v in (details or {}).items() if k.startswith(prefix) and isinstance(v, int | float)]
+def _sum_keys(details: Mapping[str, Any] | None, side: str) -> float | None:
+    """Sum of the usage or cost entries whose key contains side (input, output).
+
+    The same rule as the trace totals: cache_read_input_tokens counts as input.
+    """
+    values = [v for k, v in (details or {}).items() if side in k and isinstance(v, int | float)]
     return sum(values) if values else None
 
 
