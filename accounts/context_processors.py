@@ -29,6 +29,7 @@ def switcher_entries(user: User) -> list[OrganizationEntry]:
 
 PROJECT_SECTIONS = [
     ("Traces", "traces"),
+    ("Dashboards", "dashboards"),
     ("Sessions", "sessions"),
     ("Users", "users"),
     ("Prompts", "prompts"),

@@ -1,0 +1,98 @@
+"""The filtered traces every dashboard query starts from, as SQL to wrap in a CTE.
+
+The traces list's own filter code (traces.list_queries.filter_traces) selects the traces, so a
+click from a chart to the list shows exactly the traces the chart counted. Observation and score
+aggregates join those traces by (project_id, trace_id) and put each row in the bucket of its
+trace's timestamp: a deleted trace takes its observations and scores out of every chart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models.expressions import RawSQL
+
+from traces.dashboards.period import Period, trace_state, traces_link
+from traces.list_queries import filter_traces
+from traces.models import Trace
+
+TRACE_COLUMNS = [
+    "id",
+    "timestamp",
+    "name",
+    "user_id",
+    "session_id",
+    "environment",
+    "release",
+    "start_time",
+    "end_time",
+    "total_cost",
+    "total_tokens",
+    "error_count",
+]
+TOP = 20
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One project, one window, one set of filters."""
+
+    project_id: str
+    period: Period
+    filters: dict
+    team_key: str
+    now: datetime
+
+    @property
+    def list_state(self) -> dict:
+        return trace_state(self.filters, self.period)
+
+    @property
+    def previous(self) -> Scope:
+        return replace(self, period=self.period.previous)
+
+    def traces_sql(self, *, team: bool = False) -> tuple[str, list[Any]]:
+        """SELECT of the matching traces (the columns above, plus `team` when asked)."""
+        qs = filter_traces(Trace.objects.for_project(self.project_id), self.list_state, self.now)
+        columns = list(TRACE_COLUMNS)
+        if team:
+            keys = [key for key in self.team_key.split(".") if key]
+            qs = qs.annotate(team=RawSQL('"traces"."metadata" #>> %s', (keys,)))
+            columns.append("team")
+        sql, params = qs.values(*columns).query.sql_with_params()
+        return sql, list(params)
+
+    def link(self, **narrower: Any) -> str:
+        return traces_link(self.project_id, self.list_state, **narrower)
+
+    def bucket_link(self, bucket_start: datetime, **narrower: Any) -> str:
+        since, until = self.period.bucket_bounds(bucket_start)
+        return self.link(since=since, until=until, **narrower)
+
+
+def fetch(sql: str, params: list[Any]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def with_traces(scope: Scope, body: str, params: list[Any] = (), *, team: bool = False) -> list[tuple]:
+    """Run `body` with the scope's traces as the CTE `t`; `%(bucket)s` in body is the bucket
+    size and observations or scores are joined on the scope's project."""
+    traces_sql, traces_params = scope.traces_sql(team=team)
+    sql = f"WITH t AS ({traces_sql}) {body}"
+    return fetch(sql, [*traces_params, *params])
+
+
+# The observations of the traces in `t`. Every observation starts inside its trace's
+# [start_time, end_time] (the trace aggregates are kept from its observations), so bounding
+# o.start_time by the traces' span changes no result and lets the obs_dashboard index serve a
+# range scan. The one parameter is the project id.
+OBSERVATIONS = """JOIN observations o ON o.project_id = %s AND o.trace_id = t.id
+    AND o.start_time >= (SELECT min(start_time) FROM t) AND o.start_time <= (SELECT max(end_time) FROM t)"""
+
+# PostgreSQL: seconds between two timestamps, as double precision for percentile_cont.
+SECONDS = "EXTRACT(EPOCH FROM ({end} - {start}))::double precision"
