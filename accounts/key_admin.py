@@ -13,10 +13,10 @@ from accounts.errors import ActionRefused
 from accounts.models import ApiKey, Organization, Project, User
 
 GRACE_PERIODS = {
-    "now": ("Revoke the old key now", timedelta(0)),
-    "1h": ("Keep the old key for 1 hour", timedelta(hours=1)),
-    "24h": ("Keep the old key for 24 hours", timedelta(hours=24)),
-    "7d": ("Keep the old key for 7 days", timedelta(days=7)),
+    "now": ("old key ends now", timedelta(0)),
+    "1h": ("old key works 1 more hour", timedelta(hours=1)),
+    "24h": ("old key works 24 more hours", timedelta(hours=24)),
+    "7d": ("old key works 7 more days", timedelta(days=7)),
 }
 
 

@@ -78,6 +78,10 @@ PAGES: dict[str, tuple[str | None, str | None]] = {
     "traces:session": (VIEWER, None),
     "traces:users": (VIEWER, None),
     "traces:user": (VIEWER, None),
+    "traces:dashboard": (VIEWER, None),
+    "traces:chart": (VIEWER, None),
+    "traces:chart-csv": (VIEWER, None),
+    "traces:plotly-js": (ANYONE, None),  # a versioned static asset
     # prompts
     "prompts:list": (VIEWER, None),
     "prompts:new": (MEMBER, MEMBER),
@@ -198,7 +202,23 @@ KWARGS: dict[str, Callable[[World], str | int]] = {
 # Where one URL needs another value than KWARGS gives.
 URL_KWARGS: dict[str, dict[str, Callable[[World], str | int]]] = {
     "accounts:organization-api-key-revoke": {"key_id": lambda w: w.org_key.id},
+    "traces:chart": {"key": lambda w: first_chart()},
+    "traces:chart-csv": {"key": lambda w: first_chart()},
+    "traces:plotly-js": {"version": lambda w: plotly_version()},
 }
+
+
+def first_chart() -> str:
+    from traces.dashboards.catalogue import CHARTS
+
+    return next(iter(CHARTS))
+
+
+def plotly_version() -> str:
+    from plotly.offline import get_plotlyjs_version
+
+    return get_plotlyjs_version()
+
 
 # The body a POST sends where an empty one would not reach the object (404) for allowed roles.
 POST_DATA: dict[str, Callable[[World], dict]] = {
