@@ -169,3 +169,17 @@ def test_members_and_viewers_cannot_read_the_log(client, team, role):
 def test_the_log_has_no_way_to_write(client, team):
     client.force_login(team.owner)
     assert client.post(f"/organization/{team.org.id}/audit-log", {"action": "x"}).status_code == 405
+
+
+def test_operator_commands_are_audited_as_the_system(team):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("create_api_key", "--project", team.project.id, "--note", "ops", stdout=StringIO())
+    call_command("revoke_api_key", team.public_key, stdout=StringIO())
+    entries = AuditLog.objects.filter(resource_type="apiKey").order_by("created_at")
+    assert [(e.action, e.user_id, e.project_id) for e in entries] == [
+        ("create", None, team.project.id),
+        ("revoke", None, team.project.id),
+    ]

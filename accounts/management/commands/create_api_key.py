@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.api_keys import create_api_key
+from accounts.key_admin import create_key
 from accounts.models import Organization, Project
 
 DEFAULT_HOST = "http://127.0.0.1:3000"
@@ -32,13 +32,13 @@ class Command(BaseCommand):
             owner = Project.objects.select_related("organization").filter(pk=project).first()
             if owner is None:
                 raise CommandError(f"No project with id {project!r}. {_known(Project)}")
-            key, secret = create_api_key(project=owner, note=note)
+            key, secret = create_key(None, project=owner, note=note)
             label = f"project {owner.id} ({owner.name})"
         else:
             owner = Organization.objects.filter(pk=organization).first()
             if owner is None:
                 raise CommandError(f"No organisation with id {organization!r}. {_known(Organization)}")
-            key, secret = create_api_key(organization=owner, note=note)
+            key, secret = create_key(None, organization=owner, note=note)
             label = f"organisation {owner.id} ({owner.name})"
 
         self.stdout.write(f"Created an API key for {label}.")

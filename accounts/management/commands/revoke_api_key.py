@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.api_keys import revoke_api_key
+from accounts.key_admin import revoke_key
 from accounts.models import ApiKey
 
 
@@ -24,5 +24,5 @@ class Command(BaseCommand):
                 f"{key.public_key} ({owner}) was already revoked at {key.revoked_at:%Y-%m-%d %H:%M:%S %Z}."
             )
             return
-        revoke_api_key(key)
+        revoke_key(key, None)  # audited, with no user: the operator acted on the server
         self.stdout.write(f"Revoked {key.public_key} ({owner}).")
