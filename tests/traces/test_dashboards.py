@@ -273,7 +273,8 @@ def test_chart_partial_holds_its_figure_data_and_a_table_of_the_same_numbers(cli
     traces = {trace["name"]: trace for trace in figure["data"]}
     assert traces["gpt-4o"]["y"] == [0.5, 1.0, 0.125]
     assert traces["claude"]["y"] == [0.75, 0.0, 0.0]
-    assert traces["claude"]["x"][0].startswith("2026-01-10T00:00:00")
+    assert traces["claude"]["x"] == ["2026-01-10", "2026-01-11", "2026-01-12"]
+    assert traces["claude"]["customdata"][0].endswith("until=2026-01-11T00%3A00%3A00&model=claude")
     assert "$0.750000" in html and "$2.375000" in html  # the claude cell and the table's grand total
 
 

@@ -23,7 +23,6 @@ from traces.dashboards.charts import (
     money,
     number,
     percent,
-    plain,
     seconds,
     time_chart,
     usd,
@@ -91,7 +90,7 @@ def volume_over_time(scope: Scope) -> Chart:
     hrefs = [scope.bucket_link(bucket) for bucket in volume.buckets]
     errors_hrefs = [scope.bucket_link(bucket, level="ERROR") for bucket in volume.buckets]
     rates = volume.error_rates
-    x = [plain(bucket) for bucket in volume.buckets]
+    x = [bucket.strftime(BUCKET_FORMATS[scope.period.bucket]) for bucket in volume.buckets]
     figure = {
         "data": [
             {
@@ -116,7 +115,9 @@ def volume_over_time(scope: Scope) -> Chart:
             },
         ],
         "layout": layout(
-            "count", yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%", "rangemode": "tozero"}
+            "count",
+            xaxis={"type": "category"},
+            yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%", "rangemode": "tozero"},
         ),
     }
     fmt = BUCKET_FORMATS[scope.period.bucket]

@@ -138,11 +138,11 @@ def layout(unit: str, **extra: Any) -> dict:
     }
 
 
-def time_trace(line: Line, buckets: list[datetime], unit: str, kind: str, hrefs: list[str], i: int) -> dict:
+def time_trace(line: Line, labels: list[str], unit: str, kind: str, hrefs: list[str], i: int) -> dict:
     trace = {
         "type": kind,
         "name": line.name,
-        "x": [plain(bucket) for bucket in buckets],
+        "x": labels,
         "y": [plain(value) for value in line.values],
         "customdata": hrefs,
         "hovertemplate": f"{line.name}<br>%{{x}}<br>{HOVER[unit]}<extra></extra>",
@@ -179,11 +179,14 @@ def time_chart(
             row.append(Cell(fmt(value), value, numeric=True))
         rows.append(row)
     columns = ["Bucket", *[line.name for line in series.lines], *(["Total"] if total else [])]
+    labels = [bucket_start.strftime(BUCKET_FORMATS[bucket]) for bucket_start in buckets]
     data = [
-        time_trace(line, buckets, unit, kind, [link(b, line) or "" for b in buckets], i)
+        time_trace(line, labels, unit, kind, [link(b, line) or "" for b in buckets], i)
         for i, line in enumerate(series.lines)
     ]
-    figure = {"data": data, "layout": layout(unit, barmode="stack")} if series.lines else None
+    figure = None
+    if series.lines:
+        figure = {"data": data, "layout": layout(unit, barmode="stack", xaxis={"type": "category"})}
     footer = []
     if total and series.lines:
         sums = [line.total for line in series.lines]

@@ -1,0 +1,88 @@
+"""Server time of the project dashboard: the whole page and each chart partial.
+
+Seed a scratch database first, then point this at it:
+
+    createdb bench_dash   # any PostgreSQL, or the embedded one in .data/
+    DEBUG=true DATABASE_URL=postgresql://...bench_dash python manage.py migrate
+    DEBUG=true DATABASE_URL=... python manage.py seed_demo --traces 50000 --days 30 --now 2026-01-31T00:00:00Z
+    DEBUG=true DATABASE_URL=... python bench/dashboard_bench.py --now 2026-01-31T00:00:00Z
+
+It renders through Django's test client as a bench user with the Viewer role (created in the
+project if missing), so the times include access checks, every query and template rendering;
+not the network. Each figure is the median of --runs runs after one warm-up run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from unittest import mock
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "langfuse_ui.settings")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--project", default="demo-project")
+    parser.add_argument("--now", help="ISO timestamp the presets count back from (seed_demo's --now)")
+    parser.add_argument("--ranges", default="24h,7d,30d")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.test import Client
+    from django.utils.dateparse import parse_datetime
+
+    from accounts.models import OrganizationMembership, Project, Role, User
+    from traces.dashboards.catalogue import CHARTS
+    from traces.models import Observation, Trace
+
+    settings.ALLOWED_HOSTS = ["*"]
+    project = Project.objects.get(pk=args.project)
+    user, _ = User.objects.get_or_create(email="dashboard-bench@example.invalid")
+    OrganizationMembership.objects.get_or_create(
+        organization=project.organization, user=user, defaults={"role": Role.VIEWER}
+    )
+    client = Client()
+    client.force_login(user)
+    traces = Trace.objects.for_project(project).count()
+    observations = Observation.objects.for_project(project).count()
+    print(f"project {project.id}: {traces:,} traces, {observations:,} observations")
+
+    def timed(url: str, **headers) -> float:
+        samples = []
+        for run in range(args.runs + 1):
+            started = time.perf_counter()
+            response = client.get(url, headers=headers)
+            elapsed = (time.perf_counter() - started) * 1000
+            assert response.status_code == 200, (url, response.status_code)
+            if run:
+                samples.append(elapsed)
+        return statistics.median(samples)
+
+    frozen = parse_datetime(args.now) if args.now else None
+    patch = mock.patch("traces.dashboard_views.timezone.now", return_value=frozen) if frozen else None
+    if patch:
+        patch.start()
+    base = f"/project/{project.id}/dashboards"
+    for range_ in args.ranges.split(","):
+        query = f"?range={range_}"
+        page = timed(base + query)
+        partial = timed(base + query, HX_Request="true", HX_Target="dashboard")
+        print(f"\nrange {range_}: whole page {page:7.1f} ms, dashboard partial {partial:7.1f} ms")
+        for key in CHARTS:
+            print(f"  {key:22s} {timed(f'{base}/charts/{key}{query}', HX_Request='true'):7.1f} ms")
+    if patch:
+        patch.stop()
+
+
+if __name__ == "__main__":
+    main()
