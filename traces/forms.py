@@ -107,14 +107,20 @@ class TraceListForm(forms.Form):
     name = forms.CharField(label="Name", **text)
     user = forms.CharField(label="User", **text)
     session = forms.CharField(label="Session", **text)
-    tags = forms.CharField(label="Tags", help_text="Comma-separated", **text)
+    tags = forms.CharField(
+        label="Tags", widget=forms.TextInput(attrs={"placeholder": "tag-a, tag-b"}), **text
+    )
     tags_mode = forms.ChoiceField(choices=TAG_MODES, required=False, label="Match")
-    environment = forms.CharField(label="Environment", **text)
+    environment = forms.CharField(
+        label="Environment", widget=forms.TextInput(attrs={"placeholder": "production, staging"}), **text
+    )
     release = forms.CharField(label="Release", **text)
     version = forms.CharField(label="Version", **text)
     level = forms.ChoiceField(choices=LEVELS, required=False, label="Level")
     model = forms.CharField(label="Model", **text)
-    meta_key = forms.CharField(label="Metadata key", help_text="Nested keys as a.b.c", **text)
+    meta_key = forms.CharField(
+        label="Metadata key", widget=forms.TextInput(attrs={"placeholder": "customer.region"}), **text
+    )
     meta_value = forms.CharField(label="Metadata value", **text)
     cost_min = forms.DecimalField(required=False, min_value=0, label="Cost from ($)")
     cost_max = forms.DecimalField(required=False, min_value=0, label="Cost to ($)")
