@@ -145,24 +145,25 @@ def _init_cluster(pgdata: Path, user: str | None) -> None:
         ensure_prefix_permissions(pgdata)
         entry = pwd.getpwnam(user)
         os.chown(pgdata, entry.pw_uid, entry.pw_gid)
-    # The builtin C.UTF-8 locale classifies every Unicode letter, so pg_trgm indexes
-    # Chinese, Cyrillic or Arabic text as well as English.
-    _run(
-        [
-            _bin("initdb"),
-            "-D",
-            str(pgdata),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--encoding=UTF8",
-            "--locale-provider=builtin",
-            "--builtin-locale=C.UTF-8",
-            "--locale=C",
-        ],
-        user,
-        timeout=120,
-    )
+    # Byte-order collation (fast, stable) with a UTF-8 character classification: pg_trgm
+    # then finds the words of Chinese, Cyrillic or Arabic text as well as English ones.
+    # Where libc has no C.UTF-8 locale, fall back to plain C (ASCII-only trigrams).
+    base = [
+        _bin("initdb"),
+        "-D",
+        str(pgdata),
+        "-U",
+        "postgres",
+        "--auth=trust",
+        "--encoding=UTF8",
+        "--locale=C",
+    ]
+    try:
+        _run([*base, "--lc-ctype=C.UTF-8"], user, timeout=120)
+    except RuntimeError:
+        for child in pgdata.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+        _run(base, user, timeout=120)
     with open(pgdata / "postgresql.conf", "a") as conf:
         conf.write(
             "\n# langfuse-ui embedded defaults\n"

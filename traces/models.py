@@ -21,8 +21,14 @@ COST = {"max_digits": 30, "decimal_places": 12}
 def project_fk(**kwargs) -> models.ForeignKey:
     # No database constraint: project deletion removes data rows by project_id in bulk,
     # and distributed tables cannot always reference the projects table.
+    # No index of its own either: every key and index of a data table leads with project_id.
     return models.ForeignKey(
-        "accounts.Project", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", **kwargs
+        "accounts.Project",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        **kwargs,
     )
 
 

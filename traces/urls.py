@@ -27,7 +27,11 @@ urlpatterns = [
     path("project/<str:project_id>/trace-value", trace_views.trace_value, name="value"),
     path("project/<str:project_id>/media/<str:media_id>", trace_views.media_file, name="media"),
     path("project/<str:project_id>/dashboards", dashboard_views.dashboard, name="dashboard"),
-    path("project/<str:project_id>/dashboards/charts/<str:key>.csv", dashboard_views.chart_csv, name="chart-csv"),
+    path(
+        "project/<str:project_id>/dashboards/charts/<str:key>.csv",
+        dashboard_views.chart_csv,
+        name="chart-csv",
+    ),
     path("project/<str:project_id>/dashboards/charts/<str:key>", dashboard_views.chart, name="chart"),
     path("assets/plotly-<str:version>.min.js", dashboard_views.plotly_js, name="plotly-js"),
     # Keep last: <path:trace_id> matches any traces/<...> path listed after it.

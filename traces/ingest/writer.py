@@ -337,7 +337,7 @@ def _loads(value: Any) -> Any:
 
 
 AGGREGATE_SQL = """
-WITH obs AS (
+WITH obs AS MATERIALIZED (
     SELECT trace_id,
            min(start_time) AS first_start,
            max(greatest(coalesce(end_time, start_time), start_time)) AS last_end,
@@ -366,11 +366,16 @@ UPDATE traces AS t SET
     input_cost = obs.input_cost, output_cost = obs.output_cost, total_cost = obs.total_cost,
     error_count = obs.errors, warning_count = obs.warnings
 FROM obs
-WHERE t.project_id = %(project)s AND t.id = obs.trace_id
+WHERE t.project_id = %(project)s AND t.id = ANY(%(ids)s) AND t.id = obs.trace_id
 """
 
 
 def refresh_trace_aggregates(project_id: str, trace_ids: list[str]) -> None:
-    """Recompute the denormalised totals of these traces from their observations."""
+    """Recompute the denormalised totals of these traces from their observations.
+
+    The CTE is MATERIALIZED and the traces side names the ids too, so the plan stays a
+    single pass even on fresh tables without statistics (otherwise PostgreSQL may re-run
+    the aggregate once per trace row of the project).
+    """
     with connection.cursor() as cursor:
         cursor.execute(AGGREGATE_SQL, {"project": project_id, "ids": trace_ids})

@@ -2,34 +2,59 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import langfuse_ui.ids
 from django.conf import settings
 from django.db import migrations, models
 
+import langfuse_ui.ids
+
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('traces', '0002_trace_text_search'),
+        ("accounts", "0001_initial"),
+        ("traces", "0002_trace_text_search"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SavedView',
+            name="SavedView",
             fields=[
-                ('id', models.CharField(default=langfuse_ui.ids.new_id, editable=False, max_length=64, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=120)),
-                ('query_string', models.CharField(blank=True, max_length=4000)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saved_views', to='accounts.project')),
+                (
+                    "id",
+                    models.CharField(
+                        default=langfuse_ui.ids.new_id,
+                        editable=False,
+                        max_length=64,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                ("query_string", models.CharField(blank=True, max_length=4000)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="saved_views",
+                        to="accounts.project",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'saved_views',
-                'ordering': ['name'],
-                'indexes': [models.Index(fields=['project', 'name'], name='saved_view_name')],
+                "db_table": "saved_views",
+                "ordering": ["name"],
+                "indexes": [models.Index(fields=["project", "name"], name="saved_view_name")],
             },
         ),
     ]
