@@ -313,3 +313,39 @@ def test_generations_link_to_the_prompt_version_they_name(client, team):
     assert Observation.objects.get(project=team.project, id="pg1").prompt_id == prompt.id
     unknown = Observation.objects.get(project=team.project, id="pg2")
     assert (unknown.prompt_name, unknown.prompt_version, unknown.prompt_id) == ("greeting", 9, None)
+
+
+AGGREGATES = (
+    "start_time",
+    "end_time",
+    "observation_count",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "input_cost",
+    "output_cost",
+    "total_cost",
+    "error_count",
+    "warning_count",
+)
+
+
+@pytest.mark.parametrize(
+    ("folder", "name"),
+    [
+        ("python-sdk-2.60.10", "004-POST-api_public_ingestion.json"),
+        ("python-sdk-2.60.10", "005-POST-api_public_ingestion.json"),
+        ("js-legacy-langfuse-3.39.2", "002-POST-api_public_ingestion.json"),
+    ],
+)
+def test_totals_written_with_new_traces_equal_a_recount(client, team, folder, name):
+    """New traces get their totals in Python at insert; they must equal the SQL recount."""
+    from traces.ingest.writer import refresh_trace_aggregates
+
+    post_batch(client, team, recorded(folder, name))
+    traces = Trace.objects.for_project(team.project)
+    written = {t.id: [getattr(t, f) for f in AGGREGATES] for t in traces}
+    refresh_trace_aggregates(team.project.id, sorted(written))
+    recounted = {t.id: [getattr(t, f) for f in AGGREGATES] for t in traces.all()}
+    assert written == recounted
+    assert any(values[2] > 0 for values in written.values())

@@ -114,3 +114,22 @@ def test_metrics_are_accepted_and_dropped(client, team):
         "/api/public/otel/v1/metrics", json.dumps({}), content_type="application/json", **auth(team)
     )
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "capture",
+    [
+        "python-sdk-5.0.4/004-POST-api_public_otel_v1_traces.bin",
+        "python-sdk-5.0.4-langchain/001-POST-api_public_otel_v1_traces.bin",
+        "litellm-1.110.2-cb-langfuse-sdk4.18.0/002-POST-api_public_otel_v1_traces.bin",
+    ],
+)
+def test_totals_written_with_new_traces_equal_a_recount(client, team, capture):
+    from tests.traces.test_ingestion import AGGREGATES
+    from traces.ingest.writer import refresh_trace_aggregates
+
+    post(client, team, (WIRE / capture).read_bytes())
+    traces = Trace.objects.for_project(team.project)
+    written = {t.id: [getattr(t, f) for f in AGGREGATES] for t in traces}
+    refresh_trace_aggregates(team.project.id, sorted(written))
+    assert written == {t.id: [getattr(t, f) for f in AGGREGATES] for t in traces.all()}

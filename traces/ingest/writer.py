@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -142,6 +143,9 @@ def _write(
     scores: list[ScoreRecord],
 ) -> None:
     now = timezone.now()
+    existing = _existing_ids(project_id, [o.id for o in observations]) if observations else set()
+    observation_rows = _observation_rows(project_id, observations, existing) if observations else []
+
     trace_rows = {t.id: ({**t.fields}, set(t.fields)) for t in traces}
     # Every observation's trace gets a row, so nothing is orphaned when its trace-create comes later.
     for obs in observations:
@@ -151,25 +155,17 @@ def _write(
                 "environment": obs.fields.get("environment") or "default",
             }
             trace_rows[obs.trace_id] = (insert, set())
-    if trace_rows:
-        _upsert(TRACES, project_id, now, sorted(trace_rows.items()), TRACE_MERGE)
-    if observations:
-        existing = _existing_ids(project_id, [o.id for o in observations])
-        prompt_ids = _prompt_ids(project_id, observations)
-        rows = []
-        for obs in observations:
-            values = dict(obs.fields)
-            if "prompt_name" in values:
-                values["prompt_id"] = prompt_ids.get((values["prompt_name"], values.get("prompt_version")))
-            if obs.id not in existing:
-                # A new row is exactly this record, so it can be priced before it is written.
-                values.update(_pricing_columns(project_id, values))
-            provided = set(values)
-            if obs.trace_id:
-                values["trace_id"] = obs.trace_id
-                provided.add("trace_id")
-            rows.append((obs.id, (values, provided)))
-        _upsert(OBSERVATIONS, project_id, now, rows, OBSERVATION_MERGE)
+    # A trace inserted by this batch has no observations but this batch's: its totals are
+    # computed here and written with the insert (insert-only columns, never in the update).
+    totals = trace_totals(observation_rows)
+    for trace_id, (values, _provided) in trace_rows.items():
+        values.update(totals.get(trace_id, {}))
+    inserted = (
+        _upsert(TRACES, project_id, now, sorted(trace_rows.items()), TRACE_MERGE) if trace_rows else set()
+    )
+
+    if observation_rows:
+        _upsert(OBSERVATIONS, project_id, now, observation_rows, OBSERVATION_MERGE)
         # An update merges with what is stored: price the merged row.
         updated = [o.id for o in observations if o.id in existing]
         if updated:
@@ -177,9 +173,80 @@ def _write(
     if scores:
         rows = [(s.id, (dict(s.fields), set(s.fields) | {"_all"})) for s in scores]
         _upsert(SCORES, project_id, now, rows, {})
-    touched = sorted({o.trace_id for o in observations if o.trace_id} | set(trace_rows))
-    if touched:
-        refresh_trace_aggregates(project_id, touched)
+    # Traces that existed already (or that a concurrent request inserted first) are
+    # recomputed from everything stored.
+    stale = sorted(({o.trace_id for o in observations if o.trace_id} | set(trace_rows)) - inserted)
+    if stale:
+        refresh_trace_aggregates(project_id, stale)
+
+
+def _observation_rows(project_id: str, observations: list[ObservationRecord], existing: set[str]) -> list:
+    prompt_ids = _prompt_ids(project_id, observations)
+    rows = []
+    for obs in observations:
+        values = dict(obs.fields)
+        if "prompt_name" in values:
+            values["prompt_id"] = prompt_ids.get((values["prompt_name"], values.get("prompt_version")))
+        if obs.id not in existing:
+            # A new row is exactly this record, so it can be priced before it is written.
+            values.update(_pricing_columns(project_id, values))
+        provided = set(values)
+        if obs.trace_id:
+            values["trace_id"] = obs.trace_id
+            provided.add("trace_id")
+        rows.append((obs.id, (values, provided)))
+    return rows
+
+
+def _numbers(details: Any) -> dict[str, float]:
+    if not isinstance(details, dict):
+        return {}
+    return {k: v for k, v in details.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def trace_totals(observation_rows: list) -> dict[str, dict[str, Any]]:
+    """The aggregate columns of each trace over these observation rows; the same rules as AGGREGATE_SQL."""
+    totals: dict[str, dict[str, Any]] = {}
+    for _obs_id, (values, _provided) in observation_rows:
+        trace_id = values.get("trace_id")
+        if not trace_id:
+            continue
+        start = values.get("start_time")
+        end = values.get("end_time") or start
+        if start is not None and end is not None and end < start:
+            end = start
+        usage = _numbers(values.get("usage_details"))
+        cost = _numbers(values.get("cost_details"))
+        total = totals.setdefault(
+            trace_id,
+            {
+                "start_time": None,
+                "end_time": None,
+                "observation_count": 0,
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "total_tokens": 0,
+                "input_cost": Decimal(0),
+                "output_cost": Decimal(0),
+                "total_cost": Decimal(0),
+                "error_count": 0,
+                "warning_count": 0,
+            },
+        )
+        if start is not None:
+            total["start_time"] = start if total["start_time"] is None else min(total["start_time"], start)
+            total["end_time"] = end if total["end_time"] is None else max(total["end_time"], end)
+        total["observation_count"] += 1
+        total["input_tokens"] += int(sum(v for k, v in usage.items() if "input" in k))
+        total["output_tokens"] += int(sum(v for k, v in usage.items() if "output" in k))
+        total["total_tokens"] += int(usage["total"] if "total" in usage else sum(usage.values()))
+        total["input_cost"] += sum((Decimal(str(v)) for k, v in cost.items() if "input" in k), Decimal(0))
+        total["output_cost"] += sum((Decimal(str(v)) for k, v in cost.items() if "output" in k), Decimal(0))
+        total["total_cost"] += Decimal(str(values.get("total_cost") or 0))
+        level = values.get("level")
+        total["error_count"] += level == "ERROR"
+        total["warning_count"] += level == "WARNING"
+    return totals
 
 
 def _upsert(
@@ -188,8 +255,11 @@ def _upsert(
     now: datetime,
     rows: list[tuple[str, tuple[dict, set]]],
     merge: dict[str, str],
-) -> None:
-    """INSERT ... ON CONFLICT DO UPDATE, one statement per set of provided columns."""
+) -> set[str]:
+    """INSERT ... ON CONFLICT DO UPDATE, one statement per set of provided columns.
+
+    Returns the ids of the rows this call inserted (not those it updated).
+    """
     groups: dict[frozenset, list[list[Any]]] = {}
     for row_id, (values, provided) in rows:
         values = {**values, "project_id": project_id, "id": row_id, "updated_at": now}
@@ -197,6 +267,7 @@ def _upsert(
         groups.setdefault(frozenset(provided), []).append(table.row(values))
     column_list = ", ".join(f'"{c}"' for c in table.columns)
     stage = f"stage_{table.name}"
+    inserted: set[str] = set()
     with _server_cursor() as cursor:
         # Rows go in by COPY to a session-local staging table, then one INSERT ... SELECT
         # upserts them: about twice as fast as a statement per row, and no giant SQL text.
@@ -216,8 +287,11 @@ def _upsert(
             cursor.execute(
                 f"INSERT INTO {table.name} AS t ({column_list}) SELECT {column_list} FROM {stage} ORDER BY id"
                 f" ON CONFLICT (project_id, id) DO UPDATE SET {assignments}"
+                " RETURNING t.id, (t.xmax = 0) AS inserted"
             )
+            inserted.update(row_id for row_id, was_inserted in cursor.fetchall() if was_inserted)
             cursor.execute(f"DELETE FROM {stage}")
+    return inserted
 
 
 def _server_cursor() -> psycopg.Cursor:
