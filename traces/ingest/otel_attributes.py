@@ -46,10 +46,12 @@ def json_object(value: Any) -> dict[str, Any] | None:
 
 def prefixed(attributes: Attributes, prefix: str) -> dict[str, Any]:
     """{suffix: JSON-decoded value} for every key `<prefix><suffix>`."""
+    size = len(prefix)
+    head = prefix[0]
     return {
-        key[len(prefix) :]: parse_json_tolerantly(value)
+        key[size:]: parse_json_tolerantly(value)
         for key, value in attributes.items()
-        if key.startswith(prefix) and len(key) > len(prefix)
+        if key[:1] == head and len(key) > size and key.startswith(prefix)
     }
 
 

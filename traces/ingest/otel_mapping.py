@@ -20,6 +20,9 @@ from traces.ingest.otlp import STATUS_ERROR, Span
 from traces.ingest.records import Batch, ObservationRecord, TraceRecord
 from traces.models import Level, ObservationType
 
+OBSERVATION_TYPES = frozenset(ObservationType.values)
+LEVELS = frozenset(Level.values)
+
 LANGFUSE_SCOPE = "langfuse-sdk"
 
 _OPENINFERENCE_KINDS = {
@@ -142,7 +145,7 @@ def map_span(span: Span, *, environment: str) -> ObservationRecord:
 def observation_type(span: Span) -> str:
     a = span.attributes
     explicit = attrs.as_text(a.get("langfuse.observation.type"))
-    if explicit and explicit.strip().upper() in ObservationType.values:
+    if explicit and explicit.strip().upper() in OBSERVATION_TYPES:
         return explicit.strip().upper()
     for key, table in (
         ("openinference.span.kind", _OPENINFERENCE_KINDS),
@@ -194,7 +197,7 @@ def _level_and_status(span: Span) -> dict[str, Any]:
     a = span.attributes
     fields: dict[str, Any] = {}
     level = attrs.as_text(a.get("langfuse.observation.level"))
-    if level and level.strip().upper() in Level.values:
+    if level and level.strip().upper() in LEVELS:
         fields["level"] = level.strip().upper()
     elif span.status_code == STATUS_ERROR:
         fields["level"] = Level.ERROR.value

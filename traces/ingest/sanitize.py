@@ -35,6 +35,9 @@ def clean_json(value: Any, depth: int = 0) -> Any:
     return clean_text(str(value))
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=str)
+
+
 def jsonb_text(value: Any) -> str:
     """Serialise value as JSON text that PostgreSQL's jsonb accepts.
 
@@ -42,7 +45,7 @@ def jsonb_text(value: Any) -> str:
     surrogates, non-finite floats or absurd nesting take the slow cleaning walk.
     """
     try:
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=str)
+        text = _ENCODER.encode(value)
         if "\x00" not in text and "\\u0000" not in text:
             text.encode("utf-8")  # raises on lone surrogates
             return text

@@ -45,39 +45,57 @@ class JsonTextDumper(Dumper):
         return obj.encode()
 
 
+_MISSING = object()
+
+
 @dataclass
 class Table:
+    """Column order and value conversion of one data table, worked out once from the model."""
+
     model: type[models.Model]
     name: str = ""
     columns: list[str] = field(default_factory=list)
     json: set[str] = field(default_factory=set)
-    defaults: dict[str, Any] = field(default_factory=dict)
+    # (column, is_json, default factory) in column order
+    plan: list[tuple[str, bool, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.name = self.model._meta.db_table
         for f in self.model._meta.concrete_fields:
             self.columns.append(f.column)
-            if isinstance(f, models.JSONField):
+            is_json = isinstance(f, models.JSONField)
+            if is_json:
                 self.json.add(f.column)
             if f.has_default():
-                self.defaults[f.column] = f.get_default
-            elif f.null:
-                self.defaults[f.column] = lambda: None
+                default = f.get_default
+                if is_json and (not callable(f.default) or f.default in (dict, list)):
+                    constant = JsonText(jsonb_text(f.get_default()))
+                    default = lambda constant=constant: constant  # noqa: E731
+            else:
+                default = lambda: None  # noqa: E731
+            self.plan.append((f.column, is_json, default))
 
     def value(self, column: str, raw: Any) -> Any:
-        if column in self.json:
-            return None if raw is None else JsonText(jsonb_text(raw))
-        if isinstance(raw, str):
+        return self._convert(column in self.json, raw)
+
+    @staticmethod
+    def _convert(is_json: bool, raw: Any) -> Any:
+        if raw is None or type(raw) is JsonText:
+            return raw
+        if is_json:
+            return JsonText(jsonb_text(raw))
+        if type(raw) is str:
             return clean_text(raw)
-        if isinstance(raw, list):
-            return [clean_text(v) if isinstance(v, str) else v for v in raw]
+        if type(raw) is list:
+            return [clean_text(v) if type(v) is str else v for v in raw]
         return raw
 
     def row(self, values: dict[str, Any]) -> list[Any]:
+        convert = self._convert
         out = []
-        for column in self.columns:
-            raw = values[column] if column in values else self.defaults[column]()
-            out.append(self.value(column, raw))
+        for column, is_json, default in self.plan:
+            raw = values.get(column, _MISSING)
+            out.append(default() if raw is _MISSING else convert(is_json, raw))
         return out
 
 
