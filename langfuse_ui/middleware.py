@@ -8,22 +8,25 @@ from __future__ import annotations
 import contextlib
 import logging
 
+import psycopg
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from psycopg_pool import PoolTimeout
 
 log = logging.getLogger(__name__)
 
-UNAVAILABLE = (OperationalError, InterfaceError)
+# Django's wrappers, and psycopg's own classes for code that uses a raw psycopg cursor (COPY).
+UNAVAILABLE = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    PoolTimeout,
+)
 
 
 def database_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, UNAVAILABLE):
-        return True
-    try:
-        from psycopg_pool import PoolTimeout
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(exc, PoolTimeout) or isinstance(exc.__cause__, PoolTimeout)
+    return isinstance(exc, UNAVAILABLE) or isinstance(exc.__cause__, PoolTimeout)
 
 
 def unavailable_response() -> HttpResponse:

@@ -349,3 +349,22 @@ def test_totals_written_with_new_traces_equal_a_recount(client, team, folder, na
     recounted = {t.id: [getattr(t, f) for f in AGGREGATES] for t in traces.all()}
     assert written == recounted
     assert any(values[2] > 0 for values in written.values())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_staging_table_is_made_again():
+    """A pooler's DISCARD ALL drops session temp tables; the next write recreates them."""
+    from django.db import connection
+
+    from tests.factories import make_project
+    from traces.ingest.records import Batch, ObservationRecord
+    from traces.ingest.writer import store_batch
+
+    ensure_default_prices()
+    project = make_project()
+    store_batch(project.id, Batch(observations=[ObservationRecord("o1", "t1", {"name": "first"})]))
+    assert "stage_observations" in connection.connection.__dict__.get("langfuse_stages", set())
+    with connection.cursor() as cursor:
+        cursor.execute("DISCARD TEMP")
+    store_batch(project.id, Batch(observations=[ObservationRecord("o2", "t1", {"name": "second"})]))
+    assert Trace.objects.get(project=project, id="t1").observation_count == 2

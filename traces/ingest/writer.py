@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
-from django.db import OperationalError, connection, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 from psycopg import errors as pg_errors
 from psycopg import postgres
@@ -31,6 +31,7 @@ from traces.models import Observation, Score, Trace
 log = logging.getLogger(__name__)
 
 RETRIES = 3
+RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.UndefinedTable)
 PRICED_TYPES = {"GENERATION", "EMBEDDING"}
 
 
@@ -124,13 +125,15 @@ def store_batch(project_id: str, batch: Batch) -> None:
             with transaction.atomic():
                 _write(project_id, traces, observations, scores)
             return
-        except OperationalError as exc:
-            retryable = isinstance(exc.__cause__, pg_errors.DeadlockDetected | pg_errors.SerializationFailure)
-            if not retryable or attempt == RETRIES:
+        except (DatabaseError, psycopg.Error) as exc:
+            # Django wraps errors of its own cursors; the COPY cursor raises psycopg's directly.
+            cause = exc.__cause__ if isinstance(exc, DatabaseError) else exc
+            if attempt == RETRIES or not isinstance(cause, RETRYABLE):
                 raise
-            log.info(
-                "retrying ingestion write after %s (attempt %d)", exc.__cause__.__class__.__name__, attempt
-            )
+            if isinstance(cause, pg_errors.UndefinedTable):
+                # The session lost its staging tables (e.g. a pooler ran DISCARD ALL): make them anew.
+                connection.connection.__dict__.pop("langfuse_stages", None)
+            log.info("retrying ingestion write after %s (attempt %d)", cause.__class__.__name__, attempt)
             time.sleep(0.05 * attempt)
 
 
@@ -289,9 +292,7 @@ def _upsert(
     with _server_cursor() as cursor:
         # Rows go in by COPY to a session-local staging table, then one INSERT ... SELECT
         # upserts them: about twice as fast as a statement per row, and no giant SQL text.
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-        )
+        _ensure_stage(cursor, stage, table.name)
         for provided, value_rows in groups.items():
             if "_all" in provided:
                 update = [c for c in table.columns if c not in ("project_id", "id", "created_at")]
@@ -308,8 +309,24 @@ def _upsert(
                 " RETURNING t.id, (t.xmax = 0) AS inserted"
             )
             inserted.update(row_id for row_id, was_inserted in cursor.fetchall() if was_inserted)
+            # Emptied at once, not only at commit: a caller's outer transaction may hold several batches.
             cursor.execute(f"DELETE FROM {stage}")
     return inserted
+
+
+def _ensure_stage(cursor: psycopg.Cursor, stage: str, table: str) -> None:
+    """Create the session's staging table once per database connection, not once per request.
+
+    The table is remembered only after the creating transaction commits: a rollback undoes
+    the CREATE, and the next request must then create it again.
+    """
+    made: set[str] = cursor.connection.__dict__.setdefault("langfuse_stages", set())
+    if stage in made:
+        return
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )
+    transaction.on_commit(lambda: made.add(stage))
 
 
 def _server_cursor() -> psycopg.Cursor:
