@@ -170,7 +170,7 @@ class Observation(models.Model):
         db_table = "observations"
         indexes = [
             models.Index(fields=["project", "trace_id", "start_time"], name="obs_trace"),
-            models.Index(fields=["project", "-start_time"], name="obs_time"),
+            # (project, start_time) is served by obs_dashboard (migration 0005), a covering index.
             models.Index(fields=["project", "type", "-start_time"], name="obs_type_time"),
             models.Index(fields=["project", "provided_model_name", "-start_time"], name="obs_model_time"),
             models.Index(fields=["project", "prompt_name", "prompt_version"], name="obs_prompt"),
