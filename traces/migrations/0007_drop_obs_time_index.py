@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('traces', '0006_drop_redundant_project_indexes'),
+        ("traces", "0006_drop_redundant_project_indexes"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='observation',
-            name='obs_time',
+            model_name="observation",
+            name="obs_time",
         ),
     ]
