@@ -34,6 +34,7 @@ PROJECT_SETTINGS_PAGES: list[SettingsPage] = [
     SettingsPage("API keys", "accounts:project-api-keys", Role.ADMIN),
     SettingsPage("Members", "accounts:project-members", Role.MEMBER),
     SettingsPage("Audit log", "accounts:project-audit-log", Role.ADMIN),
+    SettingsPage("Data retention", "traces:retention", Role.ADMIN),
 ]
 
 ORGANIZATION_SETTINGS_PAGES: list[SettingsPage] = [

@@ -41,6 +41,8 @@ class MediaStorage(Protocol):
 
     def download_url(self, request: HttpRequest, media: Media) -> tuple[str, datetime]: ...
 
+    def delete(self, media: Media) -> None: ...
+
 
 def upload_storage() -> MediaStorage:
     """The backend new uploads go to, from the settings."""
@@ -54,6 +56,11 @@ def storage_for(media: Media) -> MediaStorage:
     if media.bucket_name == LOCAL_BUCKET:
         return LocalFolderStorage(Path(settings.MEDIA_LOCAL_ROOT))
     return S3Storage(media.bucket_name)
+
+
+def delete_stored(media: Media) -> None:
+    """Remove the media row's bytes from its backend; an object that was never uploaded is no error."""
+    storage_for(media).delete(media)
 
 
 # --- Local folder -----------------------------------------------------------------------
@@ -120,6 +127,9 @@ class LocalFolderStorage:
                 os.unlink(temporary)
             raise
 
+    def delete(self, media: Media) -> None:
+        self.file_for(media).unlink(missing_ok=True)
+
 
 # --- S3 / MinIO -------------------------------------------------------------------------
 
@@ -175,3 +185,7 @@ class S3Storage:
             "get_object", Params={"Bucket": self.bucket_name, "Key": media.bucket_path}, ExpiresIn=seconds
         )
         return url, timezone.now() + timedelta(seconds=seconds)
+
+    def delete(self, media: Media) -> None:
+        # S3 answers 204 for a key that does not exist, so a never-uploaded object is no error.
+        s3_client().delete_object(Bucket=self.bucket_name, Key=media.bucket_path)

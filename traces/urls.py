@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from traces import bulk_delete_views, dashboard_views, people_views, trace_views, views
+from traces import (
+    bulk_delete_views,
+    dashboard_views,
+    export_views,
+    people_views,
+    retention_views,
+    trace_views,
+    views,
+)
 
 app_name = "traces"
 urlpatterns = [
@@ -11,6 +19,10 @@ urlpatterns = [
         "project/<str:project_id>/traces/actions/delete", bulk_delete_views.delete_traces, name="bulk_delete"
     ),
     path("project/<str:project_id>/traces/actions/views", views.save_view, name="save_view"),
+    path("project/<str:project_id>/traces/actions/export.csv", export_views.export_csv, name="export-csv"),
+    path(
+        "project/<str:project_id>/traces/actions/export.jsonl", export_views.export_jsonl, name="export-jsonl"
+    ),
     path(
         "project/<str:project_id>/traces/actions/views/<str:view_id>/delete",
         views.delete_view,
@@ -33,6 +45,7 @@ urlpatterns = [
         name="chart-csv",
     ),
     path("project/<str:project_id>/dashboards/charts/<str:key>", dashboard_views.chart, name="chart"),
+    path("project/<str:project_id>/settings/retention", retention_views.retention_settings, name="retention"),
     path("assets/plotly-<str:version>.min.js", dashboard_views.plotly_js, name="plotly-js"),
     # Keep last: <path:trace_id> matches any traces/<...> path listed after it.
     path("project/<str:project_id>/traces/<path:trace_id>", trace_views.trace_detail, name="detail"),

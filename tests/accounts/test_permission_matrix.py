@@ -82,6 +82,9 @@ PAGES: dict[str, tuple[str | None, str | None]] = {
     "traces:chart": (VIEWER, None),
     "traces:chart-csv": (VIEWER, None),
     "traces:plotly-js": (ANYONE, None),  # a versioned static asset
+    "traces:export-csv": (VIEWER, None),
+    "traces:export-jsonl": (VIEWER, None),
+    "traces:retention": (ADMIN, ADMIN),
     # prompts
     "prompts:list": (VIEWER, None),
     "prompts:new": (MEMBER, MEMBER),

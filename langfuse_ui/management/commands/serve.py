@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 
 import uvicorn
@@ -17,6 +18,7 @@ from accounts.provisioning import initialize_from_env
 from langfuse_ui import http_timeouts, lifecycle
 from langfuse_ui.config import env_int
 from langfuse_ui.startup import wait_for_database
+from traces import retention_schedule
 from traces.pricing_defaults import load_default_prices
 
 MIGRATION_LOCK = 7_201_001  # pg_advisory_lock key shared by every replica
@@ -34,6 +36,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-migrate", action="store_true", help="Skip migrations and price loading")
 
     def handle(self, *args, host: str, port: int, workers: int, no_migrate: bool, **options) -> None:
+        retention_minutes = retention_schedule.interval_minutes()
         if not settings.EMBEDDED_DATABASE:
             wait_for_database(
                 settings.DATABASE_URL, env_int("LANGFUSE_DATABASE_WAIT_SECONDS", 60), say=self.stdout.write
@@ -46,7 +49,12 @@ class Command(BaseCommand):
             result = initialize_from_env(os.environ)
         connection.close()
         self.announce(host, port, result)
-        self.run_server(host, port, workers)
+        stop_purging = threading.Event()
+        retention_schedule.start(retention_minutes, stop_purging)
+        try:
+            self.run_server(host, port, workers)
+        finally:
+            stop_purging.set()
 
     @contextlib.contextmanager
     def startup_lock(self) -> Iterator[None]:
