@@ -14,6 +14,7 @@ from langfuse_ui.config import (
     env_str,
     parse_database_url,
 )
+from langfuse_ui.smtp import parse_smtp_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = embedded_db.data_dir("")
@@ -120,19 +121,89 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# --- Sign-in: django-allauth, email (SMTP), rate limits, SSO (see .env.example) -------------------
 LOGIN_URL = "/auth/login/"
 LOGIN_REDIRECT_URL = "/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/auth/login/"
 ACCOUNT_LOGIN_METHODS = {"email"}
-ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
-ACCOUNT_EMAIL_VERIFICATION = "optional" if env_bool("AUTH_EMAIL_VERIFICATION_REQUIRED", False) else "none"
-ACCOUNT_ALLOW_REGISTRATION = not env_bool("AUTH_DISABLE_SIGNUP", False)
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_ALLOW_REGISTRATION = not env_bool("AUTH_DISABLE_SIGNUP", False)
+# Sign-in by a code sent to the address; the "code sent" page looks the same for unknown addresses.
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 10 * 60
+ACCOUNT_PREVENT_ENUMERATION = True
+# AUTH_DISABLE_USERNAME_PASSWORD: no password field anywhere (allauth's passwordless mode), so the
+# login form only sends codes; new addresses prove ownership with a code before the account exists.
+PASSWORD_LOGIN_ENABLED = not env_bool("AUTH_DISABLE_USERNAME_PASSWORD", False)
+if PASSWORD_LOGIN_ENABLED:
+    ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+else:
+    ACCOUNT_SIGNUP_FIELDS = ["email*"]
+if env_bool("AUTH_EMAIL_VERIFICATION_REQUIRED", False) or not PASSWORD_LOGIN_ENABLED:
+    ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+    ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
+else:
+    ACCOUNT_EMAIL_VERIFICATION = "none"
+# Per client IP and per email address ("key"); allauth answers 429 past a limit.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "request_login_code": "20/m/ip,3/m/key",
+    "reset_password": "20/m/ip,3/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "signup": "20/m/ip",
+    "change_password": "5/m/user",
+    "reauthenticate": "10/m/user",
+    "manage_email": "10/m/user",
+}
 
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Outgoing email: SMTP_CONNECTION_URL (smtp://user:pass@host:587/?tls=true), console when unset.
 DEFAULT_FROM_EMAIL = env_str("EMAIL_FROM_ADDRESS", "langfuse-ui@localhost")
+_smtp = parse_smtp_url(env_secret("SMTP_CONNECTION_URL"), "SMTP_CONNECTION_URL")
+if _smtp:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _smtp.host
+    EMAIL_PORT = _smtp.port
+    EMAIL_HOST_USER = _smtp.user
+    EMAIL_HOST_PASSWORD = _smtp.password
+    EMAIL_USE_TLS = _smtp.use_tls
+    EMAIL_USE_SSL = _smtp.use_ssl
+    EMAIL_TIMEOUT = 20
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# SSO with any OpenID Connect provider (accounts/oidc.py), on when the client id, secret and issuer
+# are set; endpoints come from the issuer's discovery document, fetched on first use.
+SSO_ISSUER = env_str("AUTH_CUSTOM_ISSUER").strip().rstrip("/")
+OIDC_RP_CLIENT_ID = env_str("AUTH_CUSTOM_CLIENT_ID").strip()
+OIDC_RP_CLIENT_SECRET = env_secret("AUTH_CUSTOM_CLIENT_SECRET")
+_sso_parts = {"AUTH_CUSTOM_CLIENT_ID": OIDC_RP_CLIENT_ID, "AUTH_CUSTOM_CLIENT_SECRET": OIDC_RP_CLIENT_SECRET}
+_sso_parts["AUTH_CUSTOM_ISSUER"] = SSO_ISSUER
+SSO_ENABLED = all(_sso_parts.values())
+if any(_sso_parts.values()) and not SSO_ENABLED:
+    _missing = ", ".join(name for name, value in _sso_parts.items() if not value)
+    raise ConfigError(f"SSO is half configured: set {_missing} too (or unset all AUTH_CUSTOM_* variables)")
+SSO_NAME = env_str("AUTH_CUSTOM_NAME").strip() or "SSO"
+SSO_ALLOWED_DOMAINS = [domain.lower().lstrip("@") for domain in env_list("AUTH_CUSTOM_ALLOWED_DOMAINS")]
+SSO_DEFAULT_ORG_ID = env_str("LANGFUSE_DEFAULT_ORG_ID").strip()
+SSO_DEFAULT_ORG_ROLE = env_str("LANGFUSE_DEFAULT_ORG_ROLE", "VIEWER").strip().upper() or "VIEWER"
+if SSO_DEFAULT_ORG_ROLE not in {"OWNER", "ADMIN", "MEMBER", "VIEWER"}:
+    raise ConfigError(
+        f"LANGFUSE_DEFAULT_ORG_ROLE={SSO_DEFAULT_ORG_ROLE!r} is not a role: use OWNER, ADMIN, MEMBER or VIEWER"
+    )
+OIDC_RP_SCOPES = env_str("AUTH_CUSTOM_SCOPE", "openid email profile").strip() or "openid email profile"
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATE_CLASS = "accounts.oidc.SsoStartView"
+OIDC_CALLBACK_CLASS = "accounts.oidc.SsoCallbackView"
+LOGIN_REDIRECT_URL_FAILURE = LOGIN_URL
+LOGOUT_REDIRECT_URL = LOGIN_URL  # /auth/oidc/logout/ (allauth has ACCOUNT_LOGOUT_REDIRECT_URL)
+if SSO_ENABLED:
+    AUTHENTICATION_BACKENDS.append("accounts.oidc.OidcBackend")
+# --- end of sign-in ---------------------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -14,6 +14,7 @@ public_api = [
 
 urlpatterns = [
     path("api/public/", include((public_api, "api"))),
+    path("auth/oidc/", include("mozilla_django_oidc.urls")),  # SSO (accounts/oidc.py); 404 when off
     path("auth/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("traces.urls")),

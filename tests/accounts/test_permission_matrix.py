@@ -105,11 +105,16 @@ AUTH_FLOWS: set[str] = {
     "account_change_password",
     "account_set_password",
     "account_reset_password",
+    "account_request_login_code",
     "account_confirm_login_code",
     "account_confirm_email",
     "account_reset_password_from_key_done",
     "account_reset_password_from_key",
     "account_reset_password_done",
+    # SSO (accounts/oidc.py, mozilla-django-oidc): 404 unless AUTH_CUSTOM_* are set
+    "oidc_authentication_init",
+    "oidc_authentication_callback",
+    "oidc_logout",
 }
 
 API_KEY_ROUTES: set[str] = {
