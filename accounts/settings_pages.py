@@ -35,6 +35,7 @@ PROJECT_SETTINGS_PAGES: list[SettingsPage] = [
     SettingsPage("Members", "accounts:project-members", Role.MEMBER),
     SettingsPage("Audit log", "accounts:project-audit-log", Role.ADMIN),
     SettingsPage("Data retention", "traces:retention", Role.ADMIN),
+    SettingsPage("LLM connections", "traces:llm-connections", Role.ADMIN),
 ]
 
 ORGANIZATION_SETTINGS_PAGES: list[SettingsPage] = [

@@ -25,6 +25,8 @@ DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"  # noqa: S105
 DEV_SALT = "dev-only-salt-not-for-production"
 SECRET_KEY = env_secret("SECRET_KEY") or env_secret("NEXTAUTH_SECRET") or DEV_SECRET_KEY
 SALT = env_secret("SALT") or DEV_SALT
+# Encrypts stored LLM connection keys (playground); derived from SECRET_KEY when unset.
+ENCRYPTION_KEY = env_secret("ENCRYPTION_KEY")
 if not DEBUG:
     if SECRET_KEY == DEV_SECRET_KEY:
         raise ConfigError(

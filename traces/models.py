@@ -447,3 +447,31 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class LlmConnection(models.Model):
+    """An OpenAI-compatible endpoint (e.g. a LiteLLM proxy) the playground may call for a project.
+
+    The API key is stored only encrypted (traces.llm_connections.encrypt_key); it is never shown again.
+    """
+
+    id = models.CharField(primary_key=True, max_length=64, default=new_id, editable=False)
+    project = models.ForeignKey("accounts.Project", on_delete=models.CASCADE, related_name="llm_connections")
+    name = models.CharField(max_length=120)
+    base_url = models.CharField(max_length=2000)
+    encrypted_api_key = models.TextField(blank=True)
+    key_hint = models.CharField(max_length=16, blank=True)
+    default_model = models.CharField(max_length=800, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ProjectScopedQuerySet.as_manager()
+
+    class Meta:
+        db_table = "llm_connections"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="llm_connection_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

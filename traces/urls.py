@@ -7,6 +7,7 @@ from traces import (
     dashboard_views,
     export_views,
     people_views,
+    playground_views,
     retention_views,
     trace_views,
     views,
@@ -47,6 +48,17 @@ urlpatterns = [
     path("project/<str:project_id>/dashboards/charts/<str:key>", dashboard_views.chart, name="chart"),
     path("project/<str:project_id>/settings/retention", retention_views.retention_settings, name="retention"),
     path("assets/plotly-<str:version>.min.js", dashboard_views.plotly_js, name="plotly-js"),
+    path("project/<str:project_id>/playground", playground_views.playground_page, name="playground"),
+    path(
+        "project/<str:project_id>/settings/llm-connections",
+        playground_views.connections_page,
+        name="llm-connections",
+    ),
+    path(
+        "project/<str:project_id>/settings/llm-connections/<str:connection_id>/delete",
+        playground_views.connection_delete,
+        name="llm-connection-delete",
+    ),
     # Keep last: <path:trace_id> matches any traces/<...> path listed after it.
     path("project/<str:project_id>/traces/<path:trace_id>", trace_views.trace_detail, name="detail"),
 ]

@@ -85,6 +85,9 @@ PAGES: dict[str, tuple[str | None, str | None]] = {
     "traces:export-csv": (VIEWER, None),
     "traces:export-jsonl": (VIEWER, None),
     "traces:retention": (ADMIN, ADMIN),
+    "traces:playground": (VIEWER, MEMBER),
+    "traces:llm-connections": (ADMIN, ADMIN),
+    "traces:llm-connection-delete": (None, ADMIN),
     # prompts
     "prompts:list": (VIEWER, None),
     "prompts:new": (MEMBER, MEMBER),
@@ -205,6 +208,7 @@ KWARGS: dict[str, Callable[[World], str | int]] = {
     "version": lambda w: 1,
     "key": lambda w: "not-a-real-key",
     "uidb36": lambda w: "1",
+    "connection_id": lambda w: llm_connection_id(w),
 }
 
 # Where one URL needs another value than KWARGS gives.
@@ -214,6 +218,14 @@ URL_KWARGS: dict[str, dict[str, Callable[[World], str | int]]] = {
     "traces:chart-csv": {"key": lambda w: first_chart()},
     "traces:plotly-js": {"version": lambda w: plotly_version()},
 }
+
+
+def llm_connection_id(world: World) -> str:
+    from traces.llm_connections import create_connection
+
+    return create_connection(
+        world.team.project, name="matrix", base_url="http://127.0.0.1:9/v1", api_key=""
+    ).id
 
 
 def first_chart() -> str:

@@ -1,0 +1,236 @@
+"""The playground: a generation's call as editable rows, run again, traced, and copied as code.
+
+A call is `{"model": ..., "messages": [...], **parameters}` in OpenAI Chat Completions form.
+Messages keep their keys other than role and content (tool_calls, name, tool_call_id) in `extra`,
+and content that is not a string (content parts) as JSON, so an unedited replay sends exactly
+what the generation received.
+"""
+
+from __future__ import annotations
+
+import json
+import pprint
+import shlex
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from traces.ingest.records import Batch, ObservationRecord, TraceRecord
+from traces.ingest.writer import store_batch
+from traces.llm_connections import Completion
+from traces.models import Observation
+from traces.usage import normalize_usage
+
+ROLES = ["system", "user", "assistant", "tool", "developer"]
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+@dataclass
+class MessageRow:
+    role: str = "user"
+    content: str = ""
+    is_json: bool = False
+    extra: str = ""  # JSON object of the message's other keys, or ""
+
+    def message(self) -> dict[str, Any]:
+        content: Any = self.content
+        if self.is_json:
+            try:
+                content = json.loads(self.content)
+            except ValueError:
+                content = self.content
+        extra = _json_object(self.extra)
+        return {"role": self.role, "content": content, **extra}
+
+
+@dataclass
+class ParamRow:
+    name: str = ""
+    value: str = ""
+
+    def parsed(self) -> Any:
+        try:
+            return json.loads(self.value)
+        except ValueError:
+            return self.value
+
+
+@dataclass
+class Call:
+    model: str = ""
+    messages: list[MessageRow] = field(default_factory=list)
+    params: list[ParamRow] = field(default_factory=list)
+
+    def payload(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": self.model, "messages": [row.message() for row in self.messages]}
+        for row in self.params:
+            if row.name.strip() and row.name.strip() not in body:
+                body[row.name.strip()] = row.parsed()
+        return body
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _message_row(message: Any) -> MessageRow:
+    if not isinstance(message, dict):
+        return MessageRow(content=message if isinstance(message, str) else json.dumps(message))
+    content = message.get("content")
+    extra = {k: v for k, v in message.items() if k not in ("role", "content")}
+    row = MessageRow(role=str(message.get("role") or "user"), extra=json.dumps(extra) if extra else "")
+    if isinstance(content, str):
+        row.content = content
+    elif content is None and not extra:
+        row.content = ""
+    else:
+        row.content, row.is_json = json.dumps(content, ensure_ascii=False, indent=2), True
+    return row
+
+
+def messages_of(value: Any) -> list[MessageRow]:
+    """The chat messages of an observation's input: a list, {"messages": [...]}, or one string."""
+    if isinstance(value, dict) and isinstance(value.get("messages"), list):
+        value = value["messages"]
+    if isinstance(value, list) and value:
+        return [_message_row(message) for message in value]
+    if isinstance(value, str):
+        return [MessageRow(role="user", content=value)]
+    if value is None:
+        return [MessageRow()]
+    return [MessageRow(role="user", content=json.dumps(value, ensure_ascii=False))]
+
+
+def _param_text(value: Any) -> str:
+    # Strings stay as typed, so "0.7" as stored by some SDKs is sent as the number 0.7.
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def call_of(observation: Observation | None, default_model: str = "") -> Call:
+    if observation is None:
+        return Call(model=default_model, messages=[MessageRow(role="user")])
+    params = observation.model_parameters if isinstance(observation.model_parameters, dict) else {}
+    return Call(
+        model=observation.provided_model_name or default_model,
+        messages=messages_of(observation.input),
+        params=[ParamRow(str(name), _param_text(value)) for name, value in params.items()],
+    )
+
+
+def call_from_post(data) -> Call:
+    """The edited call from the playground form (parallel lists of message and parameter fields)."""
+    roles, contents = data.getlist("role"), data.getlist("content")
+    is_json, extras = data.getlist("content_json"), data.getlist("extra")
+    messages = []
+    for index, role in enumerate(roles):
+        messages.append(
+            MessageRow(
+                role=role if role in ROLES else "user",
+                content=contents[index] if index < len(contents) else "",
+                is_json=(is_json[index] if index < len(is_json) else "") == "1",
+                extra=extras[index] if index < len(extras) else "",
+            )
+        )
+    names, values = data.getlist("param_name"), data.getlist("param_value")
+    params = [
+        ParamRow(name.strip(), values[index] if index < len(values) else "")
+        for index, name in enumerate(names)
+        if name.strip()
+    ]
+    return Call(model=data.get("model", "").strip(), messages=messages, params=params)
+
+
+def output_text(value: Any) -> str:
+    """An output for reading: the assistant text when there is one, else pretty JSON."""
+    if isinstance(value, dict) and isinstance(value.get("content"), str) and not value.get("tool_calls"):
+        return value["content"]
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict):
+        return output_text(value[0])
+    if isinstance(value, str) or value is None:
+        return value or ""
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+# --- Copy as code -------------------------------------------------------------------------------
+
+
+def as_python(payload: dict[str, Any], base_url: str = DEFAULT_BASE_URL) -> str:
+    arguments = "\n".join(
+        f"    {name}={_indent(pprint.pformat(value, width=90, sort_dicts=False))},"
+        for name, value in payload.items()
+    )
+    return (
+        "import os\n\nfrom openai import OpenAI\n\n"
+        f'client = OpenAI(base_url={base_url!r}, api_key=os.environ["OPENAI_API_KEY"])\n'
+        f"response = client.chat.completions.create(\n{arguments}\n)\n"
+        "print(response.choices[0].message.content)\n"
+    )
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n    ")
+
+
+def as_curl(payload: dict[str, Any], base_url: str = DEFAULT_BASE_URL) -> str:
+    body = json.dumps(payload, ensure_ascii=False, indent=2)
+    return (
+        f"curl {shlex.quote(base_url.rstrip('/') + '/chat/completions')} \\\n"
+        '  -H "Content-Type: application/json" \\\n'
+        '  -H "Authorization: Bearer $OPENAI_API_KEY" \\\n'
+        f"  -d {shlex.quote(body)}\n"
+    )
+
+
+# --- Tracing the replay -------------------------------------------------------------------------
+
+
+def record_replay(
+    project_id: str,
+    payload: dict[str, Any],
+    completion: Completion,
+    *,
+    started_at,
+    replay_of: str = "",
+    replay_of_trace: str = "",
+) -> str:
+    """Store the replay as a trace named "playground" with one generation; return the trace id."""
+    trace_id, observation_id = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    metadata = {"replayOf": replay_of, "replayOfTrace": replay_of_trace} if replay_of else {}
+    params = {k: v for k, v in payload.items() if k not in ("model", "messages")}
+    output = {"role": "assistant", "content": completion.content}
+    trace = TraceRecord(
+        trace_id,
+        {
+            "name": "playground",
+            "timestamp": started_at,
+            "metadata": metadata,
+            "input": payload["messages"],
+            "output": output,
+        },
+    )
+    generation = ObservationRecord(
+        observation_id,
+        trace_id,
+        {
+            "type": "GENERATION",
+            "name": "playground",
+            "start_time": started_at,
+            "end_time": timezone.now(),
+            "metadata": metadata,
+            "input": payload["messages"],
+            "output": output,
+            "provided_model_name": completion.model or payload.get("model") or None,
+            "model_parameters": params or None,
+        },
+    )
+    usage = normalize_usage(usage=completion.usage)
+    if usage:
+        generation.fields["provided_usage_details"] = usage
+    store_batch(project_id, Batch(traces=[trace], observations=[generation]))
+    return trace_id
