@@ -84,3 +84,8 @@ class LabelForm(forms.Form):
 class DiffForm(forms.Form):
     base = forms.IntegerField(min_value=1, label="From version")
     compare = forms.IntegerField(min_value=1, label="To version")
+
+
+class CompareForm(forms.Form):
+    a = forms.IntegerField(min_value=1, label="Version A")
+    b = forms.IntegerField(min_value=1, label="Version B")

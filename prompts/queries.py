@@ -1,4 +1,5 @@
-"""Read-side queries over prompts: the API's list of names, the UI's list and usage counts."""
+"""Read-side queries over prompts: the API's list of names, the UI's list and usage counts, per-version metrics,
+per-generation samples for comparisons and the generations of a version."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Project
 from prompts.models import Prompt
+from traces.keyset import Page, keyset_page, parse_datetime_value
 from traces.models import Observation
 
 
@@ -158,3 +160,87 @@ def version_metrics(project: Project, name: str) -> dict[int, VersionMetrics]:
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+# The latest generations of a version that a comparison looks at; older ones do not change the verdict much
+# and would make the page slow on prompts with millions of uses.
+SAMPLE_LIMIT = 20_000
+
+
+@dataclass
+class VersionSamples:
+    """Per-generation values of one version: latency (s), cost, and numeric or boolean scores (0/1)."""
+
+    version: int
+    generations: int = 0
+    latencies: list[float] = field(default_factory=list)
+    costs: list[float] = field(default_factory=list)
+    scores: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+
+
+_LATEST_SQL = """
+SELECT id, trace_id, extract(epoch FROM end_time - start_time) AS latency, total_cost
+FROM observations
+WHERE project_id = %s AND prompt_name = %s AND prompt_version = %s
+ORDER BY start_time DESC, id DESC
+LIMIT %s
+"""
+
+_SAMPLE_SCORES_SQL = f"""
+WITH latest AS ({_LATEST_SQL})
+SELECT s.name, s.data_type, s.value
+FROM latest o
+JOIN scores s ON s.project_id = %s
+  AND (s.observation_id = o.id OR (s.observation_id IS NULL AND s.trace_id = o.trace_id))
+WHERE s.value IS NOT NULL AND s.data_type IN ('NUMERIC', 'BOOLEAN')
+"""
+
+
+def version_samples(project: Project, name: str, version: int, limit: int = SAMPLE_LIMIT) -> VersionSamples:
+    """The values of the latest `limit` generations of one version (two queries)."""
+    found = VersionSamples(version)
+    params = [project.pk, name, version, limit]
+    with connection.cursor() as cursor:
+        cursor.execute(_LATEST_SQL, params)
+        for _id, _trace, latency, cost in cursor.fetchall():
+            found.generations += 1
+            if latency is not None:
+                found.latencies.append(float(latency))
+            if cost is not None:
+                found.costs.append(float(cost))
+        cursor.execute(_SAMPLE_SCORES_SQL, [*params, project.pk])
+        for score_name, data_type, value in cursor.fetchall():
+            found.scores.setdefault((score_name, data_type), []).append(float(value))
+    return found
+
+
+def version_generations(
+    project: Project,
+    name: str,
+    version: int,
+    after: str | None = None,
+    before: str | None = None,
+    size: int = 25,
+) -> Page:
+    """A keyset page of the generations that used one version, newest first (one query)."""
+    rows = Observation.objects.filter(project=project, prompt_name=name, prompt_version=version).only(
+        "id",
+        "trace_id",
+        "name",
+        "type",
+        "start_time",
+        "end_time",
+        "level",
+        "provided_model_name",
+        "usage_details",
+        "total_cost",
+    )
+    return keyset_page(
+        rows,
+        key="start_time",
+        parse=parse_datetime_value,
+        descending=True,
+        after=after,
+        before=before,
+        size=size,
+    )

@@ -109,6 +109,38 @@ class Comparison:
     def significant(self) -> bool:
         return self.p_value is not None and self.p_value < ALPHA
 
+    @property
+    def shown_a(self) -> str:
+        return _shown(self.kind, self.value_a)
+
+    @property
+    def shown_b(self) -> str:
+        return _shown(self.kind, self.value_b)
+
+    @property
+    def shown_difference(self) -> str:
+        if self.difference is None:
+            return ""
+        sign = "+" if self.difference > 0 else "-" if self.difference < 0 else ""
+        if self.kind == "boolean":
+            return f"{sign}{abs(self.difference) * 100:.1f} pp"
+        relative = f" ({self.relative:+.1f}%)" if self.relative is not None else ""
+        return f"{sign}{_shown(self.kind, abs(self.difference))}{relative}"
+
+    @property
+    def shown_p(self) -> str:
+        return "" if self.p_value is None else format_p(self.p_value).removeprefix("p = ").removeprefix("p ")
+
+
+def _shown(kind: str, value: float | None) -> str:
+    if value is None:
+        return ""
+    if kind == "boolean":
+        return f"{value * 100:.1f}%"
+    if kind == "numeric":
+        return f"{value:.3g}"
+    return format_seconds(value) if kind == "latency" else format_cost(value)
+
 
 def format_p(p_value: float) -> str:
     return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
@@ -163,9 +195,18 @@ def _effect(c: Comparison) -> str:
     subject = f"Version {c.version_b}"
     topic = f" on {c.metric}" if c.kind in ("numeric", "boolean") else ""
     if difference == 0:
-        return f"{subject} and version {c.version_a} are the same{topic} {where}".rstrip()
+        return f"{subject} and version {c.version_a} have the same {_measure(c)}"
     relative = f" ({abs(c.relative):.1f}%)" if c.relative is not None and c.kind != "boolean" else ""
     direction = up if difference > 0 else down
     if c.kind == "boolean":
         return f"{subject} passes {c.metric} {amount(abs(difference))} {direction} than version {c.version_a}"
     return f"{subject} is {amount(abs(difference))}{relative} {direction}{topic} {where} than version {c.version_a}"
+
+
+def _measure(c: Comparison) -> str:
+    return {
+        "latency": "median latency",
+        "cost": "average cost",
+        "numeric": f"average {c.metric}",
+        "boolean": f"{c.metric} pass rate",
+    }[c.kind]

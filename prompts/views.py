@@ -1,4 +1,5 @@
-"""Prompt pages: the list grouped by folder, a prompt's page (versions, editor, labels, diff), a new prompt."""
+"""Prompt pages: the list grouped by folder, a prompt's page (versions, editor, labels, diff, generations), a new
+prompt, and the comparison of two versions' metrics."""
 
 from __future__ import annotations
 
@@ -14,11 +15,19 @@ from accounts.access import has_role, project_view
 from accounts.models import Role
 from langfuse_ui.htmx import render_page
 from prompts import composition, versions
+from prompts.comparison import compare_versions
 from prompts.diff import config_text, diff_versions
 from prompts.errors import PromptError
-from prompts.forms import CHAT_ROLES, DiffForm, LabelForm, VersionForm
+from prompts.forms import CHAT_ROLES, CompareForm, DiffForm, LabelForm, VersionForm
 from prompts.models import Prompt, PromptType
-from prompts.queries import PromptFilters, VersionMetrics, summaries, usage_counts, version_metrics
+from prompts.queries import (
+    PromptFilters,
+    VersionMetrics,
+    summaries,
+    usage_counts,
+    version_generations,
+    version_metrics,
+)
 from prompts.variables import placeholders_in, variables_in
 
 
@@ -30,6 +39,10 @@ class Folder:
 
 def prompt_url(project_id: str, name: str) -> str:
     return f"/project/{project_id}/prompts/{quote(name, safe='/')}"
+
+
+def compare_url(project_id: str, name: str) -> str:
+    return f"/project/{project_id}/prompt-compare/{quote(name, safe='/')}"
 
 
 def actor_for(request: HttpRequest) -> versions.Actor:
@@ -149,6 +162,7 @@ def _detail_context(request: HttpRequest, rows: list[Prompt], form: VersionForm,
         else:
             diff = diff_versions(old, new)
     metrics = version_metrics(request.project, selected.name)
+    older = [row.version for row in rows if row.version < selected.version]
     return {
         "name": selected.name,
         "versions": [(row, metrics.get(row.version) or VersionMetrics(row.version)) for row in rows],
@@ -164,6 +178,15 @@ def _detail_context(request: HttpRequest, rows: list[Prompt], form: VersionForm,
         "diff_form": diff_form,
         "diff": diff,
         "page_url": prompt_url(request.project.pk, selected.name),
+        "compare_query": f"a={older[0] if older else rows[0].version}&b={selected.version}",
+        "compare_url": compare_url(request.project.pk, selected.name),
+        "generations": version_generations(
+            request.project,
+            selected.name,
+            selected.version,
+            request.GET.get("after"),
+            request.GET.get("before"),
+        ),
         **_editor_context(form, rows[0]),
     }
 
@@ -202,3 +225,31 @@ def prompt_labels(request: HttpRequest, name: str) -> HttpResponse:
     except PromptError as exc:
         messages.error(request, str(exc))
     return HttpResponseRedirect(f"{back}?version={row.version}")
+
+
+@require_safe
+@project_view()
+def prompt_compare(request: HttpRequest, name: str) -> HttpResponse:
+    rows = list(
+        Prompt.objects.for_project(request.project).named(name).order_by("-version").only("version", "labels")
+    )
+    if not rows:
+        raise Http404("No such prompt")
+    known = [row.version for row in rows]
+    form = CompareForm(request.GET or {"a": known[1] if len(known) > 1 else known[0], "b": known[0]})
+    comparison = None
+    if form.is_valid():
+        a, b = form.cleaned_data["a"], form.cleaned_data["b"]
+        if a not in known or b not in known:
+            form.add_error(None, "Pick two versions of this prompt")
+        else:
+            comparison = compare_versions(request.project, name, a, b)
+    context = {
+        "name": name,
+        "versions": rows,
+        "form": form,
+        "comparison": comparison,
+        "page_url": prompt_url(request.project.pk, name),
+        "compare_url": compare_url(request.project.pk, name),
+    }
+    return render_page(request, "prompts/prompt_compare.html", context)

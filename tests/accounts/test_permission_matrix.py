@@ -93,6 +93,7 @@ PAGES: dict[str, tuple[str | None, str | None]] = {
     "prompts:new": (MEMBER, MEMBER),
     "prompts:detail": (VIEWER, MEMBER),
     "prompts:labels": (None, MEMBER),
+    "prompts:compare": (VIEWER, None),
 }
 
 AUTH_FLOWS: set[str] = {
