@@ -3,6 +3,8 @@ files), the dry run only counts, the command, the advisory lock, and the setting
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from io import StringIO
 
@@ -17,6 +19,7 @@ from tests.traces.list_data import make_observation, make_score, make_trace
 from traces import retention
 from traces.models import Comment, CommentObjectType, Media, MediaReference, Observation, Score, Trace
 from traces.retention import PurgeBusy, PurgeResult, count_project, purge_all, purge_project
+from traces.storage import s3_client
 
 pytestmark = pytest.mark.django_db
 
@@ -259,6 +262,93 @@ def test_periodic_round_skips_quietly_while_another_replica_purges(project, worl
     run_once()
 
     assert counts(project)["traces"] == 4
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def test_purge_deletes_media_objects_from_the_bucket(settings, project, s3_endpoint):
+    settings.MEDIA_S3 = {
+        "region": "us-east-1",
+        "endpoint": s3_endpoint,
+        "access_key_id": "test-key",
+        "secret_access_key": "test-secret",
+        "force_path_style": True,
+        "prefix": "media/",
+    }
+    s3 = s3_client()
+    s3.create_bucket(Bucket="retention-media")
+    old = make_trace(project, "old", ago=timedelta(days=30))
+    new = make_trace(project, "new")
+    for media_id, trace in [("gone", old), ("kept", new)]:
+        media = Media.objects.create(
+            project=project,
+            id=media_id,
+            sha256_hash=media_id.ljust(44, "="),
+            content_type="image/png",
+            content_length=3,
+            bucket_name="retention-media",
+            bucket_path=f"media/{project.id}/{media_id}.png",
+            upload_http_status=200,
+            created_at=trace.timestamp,
+        )
+        s3.put_object(Bucket="retention-media", Key=media.bucket_path, Body=b"png")
+        refer(project, media, trace)
+
+    assert purge_project(project).media == 1
+
+    keys = [item["Key"] for item in s3.list_objects_v2(Bucket="retention-media").get("Contents", [])]
+    assert keys == [f"media/{project.id}/kept.png"]
+    assert list(Media.objects.for_project(project).values_list("id", flat=True)) == ["kept"]
+
+
+# --- The periodic run in the server ---------------------------------------------------------
+
+
+def test_the_periodic_thread_is_off_at_zero_minutes():
+    from traces.retention_schedule import start
+
+    assert start(0, threading.Event()) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_periodic_thread_purges_and_stops(team):
+    from traces.retention_schedule import start
+
+    team.project.retention_days = 3
+    team.project.save(update_fields=["retention_days"])
+    make_trace(team.project, "old", ago=timedelta(days=5))
+    make_trace(team.project, "new")
+    stop = threading.Event()
+
+    thread = start(60, stop, first_delay=0)
+    deadline = time.monotonic() + 10
+    while Trace.objects.for_project(team.project).count() > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    thread.join(timeout=10)
+
+    assert list(Trace.objects.for_project(team.project).values_list("id", flat=True)) == ["new"]
+    assert not thread.is_alive()
+
+
+def test_a_wrong_interval_stops_start_up_naming_the_variable(monkeypatch):
+    from langfuse_ui.config import ConfigError
+    from traces.retention_schedule import interval_minutes
+
+    monkeypatch.setenv("LANGFUSE_RETENTION_INTERVAL_MINUTES", "hourly")
+    with pytest.raises(ConfigError, match="LANGFUSE_RETENTION_INTERVAL_MINUTES"):
+        interval_minutes()
+    monkeypatch.setenv("LANGFUSE_RETENTION_INTERVAL_MINUTES", "")
+    assert interval_minutes() == 60
 
 
 # --- Settings page --------------------------------------------------------------------------
