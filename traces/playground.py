@@ -160,11 +160,18 @@ def output_text(value: Any) -> str:
 # --- Copy as code -------------------------------------------------------------------------------
 
 
+def _python_value(value: Any) -> str:
+    if isinstance(value, list) and value:
+        items = "".join(
+            f"        {_indent(_indent(pprint.pformat(item, width=90, sort_dicts=False)))},\n"
+            for item in value
+        )
+        return f"[\n{items}    ]"
+    return _indent(pprint.pformat(value, width=90, sort_dicts=False))
+
+
 def as_python(payload: dict[str, Any], base_url: str = DEFAULT_BASE_URL) -> str:
-    arguments = "\n".join(
-        f"    {name}={_indent(pprint.pformat(value, width=90, sort_dicts=False))},"
-        for name, value in payload.items()
-    )
+    arguments = "\n".join(f"    {name}={_python_value(value)}," for name, value in payload.items())
     return (
         "import os\n\nfrom openai import OpenAI\n\n"
         f'client = OpenAI(base_url={base_url!r}, api_key=os.environ["OPENAI_API_KEY"])\n'
