@@ -164,8 +164,7 @@ def _write(
     scores: list[ScoreRecord],
 ) -> None:
     now = timezone.now()
-    existing = _existing_ids(project_id, [o.id for o in observations]) if observations else set()
-    observation_rows = _observation_rows(project_id, observations, existing) if observations else []
+    observation_rows = _observation_rows(project_id, observations) if observations else []
 
     trace_rows = {t.id: ({**t.fields}, set(t.fields)) for t in traces}
     # Every observation's trace gets a row, so nothing is orphaned when its trace-create comes later.
@@ -186,9 +185,9 @@ def _write(
     )
 
     if observation_rows:
-        _upsert(OBSERVATIONS, project_id, now, observation_rows, OBSERVATION_MERGE)
-        # An update merges with what is stored: price the merged row.
-        updated = [o.id for o in observations if o.id in existing]
+        new = _upsert(OBSERVATIONS, project_id, now, observation_rows, OBSERVATION_MERGE)
+        # An update merged with what was stored: price the merged row again.
+        updated = [o.id for o in observations if o.id not in new]
         if updated:
             _price_observations(project_id, updated)
     if scores:
@@ -201,16 +200,16 @@ def _write(
         refresh_trace_aggregates(project_id, stale)
 
 
-def _observation_rows(project_id: str, observations: list[ObservationRecord], existing: set[str]) -> list:
+def _observation_rows(project_id: str, observations: list[ObservationRecord]) -> list:
     prompt_ids = _prompt_ids(project_id, observations)
     rows = []
     for obs in observations:
         values = dict(obs.fields)
         if "prompt_name" in values:
             values["prompt_id"] = prompt_ids.get((values["prompt_name"], values.get("prompt_version")))
-        if obs.id not in existing:
-            # A new row is exactly this record, so it can be priced before it is written.
-            values.update(_pricing_columns(project_id, values))
+        # Priced before it is written: exact for a new row, which is this record. A row that
+        # turns out to exist already is priced again after the merge (see _write).
+        values.update(_pricing_columns(project_id, values))
         provided = set(values)
         if obs.trace_id:
             values["trace_id"] = obs.trace_id
@@ -350,14 +349,6 @@ def _prompt_ids(project_id: str, observations: list[ObservationRecord]) -> dict:
         if o.fields.get("prompt_name") and o.fields.get("prompt_version") is not None
     }
     return prompt_ids_for(project_id, pairs) if pairs else {}
-
-
-def _existing_ids(project_id: str, ids: list[str]) -> set[str]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM observations WHERE project_id = %s AND id = ANY(%s)", [project_id, ids]
-        )
-        return {row[0] for row in cursor.fetchall()}
 
 
 def _pricing_columns(project_id: str, fields: dict[str, Any]) -> dict[str, Any]:
