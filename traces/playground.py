@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import pprint
+import re
 import shlex
 import uuid
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from traces.models import Observation
 from traces.usage import normalize_usage
 
 ROLES = ["system", "user", "assistant", "tool", "developer"]
+ROLE_NAME = re.compile(r"[a-z_]{1,40}")  # also "function" and other roles a generation recorded
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
@@ -115,7 +117,12 @@ def _param_text(value: Any) -> str:
 def call_of(observation: Observation | None, default_model: str = "") -> Call:
     if observation is None:
         return Call(model=default_model, messages=[MessageRow(role="user")])
-    params = observation.model_parameters if isinstance(observation.model_parameters, dict) else {}
+    params = dict(observation.model_parameters) if isinstance(observation.model_parameters, dict) else {}
+    if isinstance(observation.input, dict) and isinstance(observation.input.get("messages"), list):
+        # {"messages": [...], "tools": [...], ...}: the other request keys are parameters too
+        for name, value in observation.input.items():
+            if name not in ("messages", "model"):
+                params.setdefault(name, value)
     return Call(
         model=observation.provided_model_name or default_model,
         messages=messages_of(observation.input),
@@ -131,7 +138,7 @@ def call_from_post(data) -> Call:
     for index, role in enumerate(roles):
         messages.append(
             MessageRow(
-                role=role if role in ROLES else "user",
+                role=role if ROLE_NAME.fullmatch(role) else "user",
                 content=contents[index] if index < len(contents) else "",
                 is_json=(is_json[index] if index < len(is_json) else "") == "1",
                 extra=extras[index] if index < len(extras) else "",

@@ -255,3 +255,25 @@ def test_the_trace_page_links_a_generation_to_the_playground(client, team):
         f"/project/{team.project.id}/playground?observation={original.id}&amp;trace={original.trace_id}"
     )
     assert expected in html.content.decode()
+
+
+def test_request_keys_beside_messages_and_unusual_roles_are_replayed(client, team):
+    trace = make_trace(team.project, "t-tools")
+    tools = [{"type": "function", "function": {"name": "w", "parameters": {"type": "object"}}}]
+    messages = [{"role": "function", "name": "w", "content": "21"}, {"role": "user", "content": "And?"}]
+    make_generation(trace, "g-tools", input={"messages": messages, "tools": tools}, model_parameters={})
+    with fake_openai() as fake:
+        llm_connections.create_connection(team.project, name="proxy", base_url=fake.base_url, api_key="")
+        client.force_login(team.member)
+        page = client.get(f"/project/{team.project.id}/playground?observation=g-tools&trace=t-tools")
+        client.post(page.request["PATH_INFO"] + "?observation=g-tools", {**form_of(page), "action": "run"})
+    assert fake.received == [{"model": "gpt-4o", "messages": messages, "tools": tools}]
+
+
+def test_the_key_is_encrypted_with_encryption_key_and_a_changed_key_is_reported(team, settings):
+    settings.ENCRYPTION_KEY = "first-encryption-key"
+    made = llm_connections.create_connection(team.project, name="x", base_url="http://h/v1", api_key="sk-abc")
+    assert llm_connections.decrypt_key(made.encrypted_api_key) == "sk-abc"
+    settings.ENCRYPTION_KEY = "another-encryption-key"
+    with pytest.raises(llm_connections.ConnectionFailed, match="cannot be decrypted"):
+        llm_connections.decrypt_key(made.encrypted_api_key)
