@@ -43,6 +43,7 @@ ORGANIZATION_SETTINGS_PAGES: list[SettingsPage] = [
     SettingsPage("Members", "accounts:organization-members", Role.MEMBER),
     SettingsPage("API keys", "accounts:organization-api-keys", Role.OWNER),
     SettingsPage("Audit log", "accounts:organization-audit-log", Role.ADMIN),
+    SettingsPage("Storage", "traces:storage", Role.ADMIN),
 ]
 
 

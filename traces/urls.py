@@ -9,6 +9,7 @@ from traces import (
     people_views,
     playground_views,
     retention_views,
+    storage_views,
     trace_views,
     views,
 )
@@ -47,6 +48,7 @@ urlpatterns = [
     ),
     path("project/<str:project_id>/dashboards/charts/<str:key>", dashboard_views.chart, name="chart"),
     path("project/<str:project_id>/settings/retention", retention_views.retention_settings, name="retention"),
+    path("organization/<str:org_id>/settings/storage", storage_views.storage, name="storage"),
     path("assets/plotly-<str:version>.min.js", dashboard_views.plotly_js, name="plotly-js"),
     path("project/<str:project_id>/playground", playground_views.playground_page, name="playground"),
     path(

@@ -85,6 +85,7 @@ PAGES: dict[str, tuple[str | None, str | None]] = {
     "traces:export-csv": (VIEWER, None),
     "traces:export-jsonl": (VIEWER, None),
     "traces:retention": (ADMIN, ADMIN),
+    "traces:storage": (ADMIN, None),
     "traces:playground": (VIEWER, MEMBER),
     "traces:llm-connections": (ADMIN, ADMIN),
     "traces:llm-connection-delete": (None, ADMIN),
