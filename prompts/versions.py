@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -193,8 +193,13 @@ def create_version(
         raise PromptError("commitMessage must be a string")
     check_may_move(project, wanted, author)
 
-    # Lock the existing versions; the unique constraint catches a race on the very first version.
-    existing = list(_versions(project, name).select_for_update().order_by("-version")[:1])
+    # One writer per prompt name at a time (held to commit), so two concurrent creates get
+    # versions n+1 and n+2 instead of both computing n+1; row locks cannot cover a first version.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"prompt:{project.pk}:{name}"]
+        )
+    existing = list(_versions(project, name).order_by("-version")[:1])
     previous = existing[0] if existing else None
     if previous and previous.type != prompt_type:
         raise PromptError(
