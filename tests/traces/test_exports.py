@@ -9,11 +9,15 @@ import json
 from datetime import timedelta
 
 import pytest
+import requests
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests.factories import make_project_with_roles
+from tests.live import database_url_of_current_connection, start_server
 from tests.traces.list_data import make_observation, make_trace, make_traces
 from traces.exports import COLUMNS, as_async, csv_chunks, iter_trace_chunks
 from traces.forms import TraceListForm
@@ -202,3 +206,29 @@ def test_the_list_links_to_both_exports_with_its_filter(client, team):
 
     assert f'href="/project/{team.project.id}/traces/actions/export.csv?name=chat&amp;level=ERROR"' in html
     assert f'href="/project/{team.project.id}/traces/actions/export.jsonl?name=chat&amp;level=ERROR"' in html
+
+
+# --- Through a real ASGI server ------------------------------------------------------------
+
+
+def test_a_live_uvicorn_server_streams_the_export(transactional_db, tmp_path, client):
+    team = make_project_with_roles()
+    make_traces(team.project, 2_500)
+    client.force_login(team.viewer)
+    cookies = {settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value}
+    server = start_server(database_url_of_current_connection(), tmp_path / "server.log")
+    try:
+        with requests.get(
+            f"{server.url}{csv_url(team.project)}", cookies=cookies, stream=True, timeout=30
+        ) as response:
+            assert response.status_code == 200
+            assert "Content-Length" not in response.headers  # sent as it is produced
+            lines = [line for line in response.iter_lines() if line]
+        jsonl = requests.get(f"{server.url}{jsonl_url(team.project)}", cookies=cookies, timeout=30)
+    finally:
+        server.stop()
+
+    assert len(lines) == 2_501
+    assert lines[1].startswith(b"t-0000,")
+    assert len(jsonl.text.splitlines()) == 2_500
+    assert "consume synchronous iterators" not in (tmp_path / "server.log").read_text()
