@@ -17,6 +17,7 @@ import requests
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -129,6 +130,12 @@ class OidcBackend(OIDCAuthenticationBackend):
 
     def create_user(self, claims: dict[str, Any]) -> User:
         email = claims["email"].strip().lower()
+        if not settings.ACCOUNT_ALLOW_REGISTRATION:  # AUTH_DISABLE_SIGNUP covers SSO too, as in Langfuse
+            self.refuse(
+                f"There is no account for {email} and sign-up is closed: "
+                "ask an owner or admin of your organisation to invite you."
+            )
+            raise SuspiciousOperation("sign-up is closed")  # mozilla-django-oidc turns it into a failure
         with transaction.atomic():
             user = User.objects.create_user(email, name=claim_name(claims))  # no usable password
             EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)

@@ -7,9 +7,10 @@ from allauth.account.models import EmailAddress
 from django.contrib.messages import get_messages
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.db import SessionStore
+from django.core.exceptions import SuspiciousOperation
 from django.test import RequestFactory
 
-from accounts.models import OrganizationMembership, Role
+from accounts.models import OrganizationMembership, Role, User
 from accounts.oidc import OidcBackend
 from tests.factories import make_org, make_user
 
@@ -101,3 +102,16 @@ def test_an_existing_account_is_found_by_email_in_any_case(sso_on):
     sso = backend()
     assert list(sso.filter_users_by_claims(claims("GRACE@acme.test"))) == [person]
     assert sso.update_user(person, claims("grace@acme.test")) == person
+
+
+def test_closed_sign_up_refuses_a_new_sso_account_but_not_an_existing_one(sso_on):
+    sso_on.ACCOUNT_ALLOW_REGISTRATION = False
+    person = make_user("grace@acme.test")
+    sso = backend()
+    sso.get_userinfo = lambda access_token, id_token, payload: claims("newcomer@acme.test")
+    with pytest.raises(SuspiciousOperation):
+        sso.create_user(claims("newcomer@acme.test"))
+    assert "sign-up is closed" in messages_of(sso)[0]
+    assert not User.objects.filter(email="newcomer@acme.test").exists()
+    sso.get_userinfo = lambda access_token, id_token, payload: claims("grace@acme.test")
+    assert sso.get_or_create_user("access", "id", {}) == person
