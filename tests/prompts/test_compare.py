@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from prompts import versions
+from prompts.queries import version_samples
 from traces.models import Observation, Score
 
 pytestmark = pytest.mark.django_db
@@ -166,3 +167,27 @@ def test_comparison_reads_a_constant_number_of_queries(client, team, django_asse
     with django_assert_max_num_queries(14):
         response = client.get(compare_url(team, query="a=1&b=2"))
     assert response.status_code == 200
+
+
+def test_samples_count_trace_scores_and_skip_categorical_ones(team):
+    make_prompt(team)
+    add_generations(team, 1, [1.0, 2.0])
+    Score.objects.create(
+        project=team.project, id="on-trace", trace_id="trace-v1-g0", name="quality", value=0.9
+    )
+    Score.objects.create(
+        project=team.project,
+        id="other-obs",
+        trace_id="trace-v1-g0",
+        observation_id="elsewhere",
+        name="quality",
+        value=0,
+    )
+    Score.objects.create(
+        project=team.project, id="cat", trace_id="trace-v1-g1", name="tone", data_type="CATEGORICAL", value=1
+    )
+    samples = version_samples(team.project, NAME, 1)
+    assert samples.generations == 2
+    assert sorted(samples.latencies) == [1.0, 2.0] and samples.costs == [0.001, 0.001]
+    assert samples.scores == {("quality", "NUMERIC"): [0.9]}
+    assert version_samples(team.project, NAME, 1, limit=1).latencies == [2.0]  # the latest generation only
