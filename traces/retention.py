@@ -153,14 +153,16 @@ def purge_project(
     result = PurgeResult()
     if cutoff is None:
         return result
-    released_media: set[str] = set()
     while batch := list(
         old_traces(project, cutoff).order_by("timestamp", "id").values_list("id", flat=True)[:batch_size]
     ):
+        released_media: set[str] = set()
         result.add(_purge_trace_batch(project, batch, released_media))
+        if released_media:  # media of this batch's traces that nothing else refers to
+            result.media += purge_unreferenced_media(project, None, released_media, batch_size)
     result.observations += _delete_in_batches(stray_observations(project, cutoff), batch_size)
     result.scores += _delete_in_batches(stray_scores(project, cutoff), batch_size)
-    result.media += purge_unreferenced_media(project, cutoff, released_media, batch_size)
+    result.media += purge_unreferenced_media(project, cutoff, batch_size=batch_size)
     if result.total:
         audit.record(
             action=AUDIT_ACTION,
@@ -205,13 +207,18 @@ def _delete_in_batches(queryset, batch_size: int) -> int:
 
 
 def purge_unreferenced_media(
-    project: Project, cutoff: datetime, released: set[str] = frozenset(), batch_size: int = BATCH_SIZE
+    project: Project,
+    cutoff: datetime | None,
+    released: set[str] = frozenset(),
+    batch_size: int = BATCH_SIZE,
 ) -> int:
     """Delete media rows (and their stored files) that no trace or observation refers to any
-    more: those whose references the purge just removed, and any created before the cutoff.
-    A younger upload without references is kept: its trace may still be on the way."""
+    more: the `released` ones (whose references a batch just removed) or, without those, any
+    created before the cutoff. A younger upload without references is kept: its trace may
+    still be on the way."""
     deleted = 0
-    candidates = unreferenced_media(project).filter(Q(created_at__lt=cutoff) | Q(id__in=sorted(released)))
+    condition = Q(id__in=sorted(released)) if released else Q(created_at__lt=cutoff)
+    candidates = unreferenced_media(project).filter(condition)
     while batch := list(candidates.order_by("id")[:batch_size]):
         with transaction.atomic():
             # Re-checked inside the delete: a reference may have arrived since the batch was read.

@@ -165,6 +165,18 @@ def test_media_no_longer_referenced_goes_once_its_last_trace_is_purged(project, 
     assert list((media_root / project.id).iterdir()) == []
 
 
+def test_a_recent_upload_goes_with_its_old_trace_but_one_waiting_for_its_trace_stays(project, media_root):
+    backfilled = make_trace(project, "backfilled", ago=timedelta(days=30))
+    recent = stored_media(project, "recent-upload", media_root, timedelta(hours=1))
+    refer(project, recent, backfilled)
+    stored_media(project, "waiting", media_root, timedelta(hours=1))
+
+    assert purge_project(project).media == 1
+
+    assert list(Media.objects.for_project(project).values_list("id", flat=True)) == ["waiting"]
+    assert [p.name for p in (media_root / project.id).iterdir()] == ["waiting"]
+
+
 def test_purge_works_in_batches_smaller_than_the_backlog(project, world):
     for i in range(7):
         make_trace(project, f"bulk-{i}", ago=timedelta(days=20))
