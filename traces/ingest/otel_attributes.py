@@ -29,9 +29,15 @@ def first(attributes: Attributes, *keys: str) -> Any:
     return None
 
 
+_JSON_STARTS = frozenset('{["-0123456789tfn')
+
+
 def parse_json_tolerantly(value: Any) -> Any:
     """json.loads for strings that hold JSON; anything else (raw strings too) is returned unchanged."""
     if isinstance(value, str):
+        # Most raw strings ("openai", "chat gpt-4o") cannot be JSON: skip the failing parse.
+        if value[:1] not in _JSON_STARTS and value.lstrip()[:1] not in _JSON_STARTS:
+            return value
         try:
             return json.loads(value)
         except ValueError:
@@ -47,11 +53,12 @@ def json_object(value: Any) -> dict[str, Any] | None:
 def prefixed(attributes: Attributes, prefix: str) -> dict[str, Any]:
     """{suffix: JSON-decoded value} for every key `<prefix><suffix>`."""
     size = len(prefix)
-    head = prefix[0]
+    keys_under = getattr(attributes, "keys_under", None)
+    keys = keys_under(prefix.partition(".")[0]) if keys_under else attributes
     return {
-        key[size:]: parse_json_tolerantly(value)
-        for key, value in attributes.items()
-        if key[:1] == head and len(key) > size and key.startswith(prefix)
+        key[size:]: parse_json_tolerantly(attributes[key])
+        for key in keys
+        if len(key) > size and key.startswith(prefix)
     }
 
 

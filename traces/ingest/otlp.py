@@ -216,7 +216,7 @@ def _spans(request: ExportTraceServiceRequest):
                     kind=int(span.kind),
                     status_code=int(span.status.code),
                     status_message=span.status.message,
-                    attributes=attributes_to_dict(span.attributes),
+                    attributes=AttributeMap(attributes_to_dict(span.attributes)),
                     events=[
                         SpanEvent(e.name, e.time_unix_nano, attributes_to_dict(e.attributes))
                         for e in span.events
@@ -232,6 +232,26 @@ def _required_id(raw: bytes, label: str, span_name: str) -> str:
     if not raw:
         raise OtlpDecodeError(f"Span {span_name!r} has no {label}; every span needs a traceId and a spanId.")
     return raw.hex()
+
+
+class AttributeMap(dict):
+    """A span's attributes, with keys grouped by their first dotted segment on first use.
+
+    The mapping asks for `gen_ai.usage.*`, `llm.cost.*`, `langfuse.trace.metadata.*` ... about
+    nine prefixes per span; the groups spare it a scan of every attribute for each.
+    """
+
+    __slots__ = ("_groups",)
+
+    def keys_under(self, head: str) -> list[str]:
+        try:
+            groups = self._groups
+        except AttributeError:
+            groups = {}
+            for key in self:
+                groups.setdefault(key.partition(".")[0], []).append(key)
+            self._groups = groups
+        return groups.get(head, [])
 
 
 def attributes_to_dict(attributes) -> dict[str, Any]:
