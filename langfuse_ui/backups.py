@@ -171,10 +171,14 @@ def _s3_error(exc: Exception, bucket: str) -> BackupError:
 
 
 def upload(path: Path, bucket: str, key: str) -> None:
+    from boto3.exceptions import S3UploadFailedError
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         s3_client().upload_file(str(path), bucket, key)
+    except S3UploadFailedError as exc:
+        # boto3 wraps the S3 answer (NoSuchBucket, InvalidAccessKeyId, ...) in its own error.
+        raise _s3_error(exc.__cause__ or exc.__context__ or exc, bucket) from None
     except (BotoCoreError, ClientError) as exc:
         raise _s3_error(exc, bucket) from None
 

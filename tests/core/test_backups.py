@@ -150,3 +150,8 @@ def test_manage_py_backup_writes_a_dump_of_database_url(tmp_path, scratch):
 
     assert result.returncode == 0, result.stdout
     assert f"to {out}" in result.stdout and out.read_bytes().startswith(b"PGDMP")
+
+
+def test_a_missing_bucket_error_names_the_bucket_option(s3):
+    with pytest.raises(CommandError, match=r"Bucket 'no-such-bucket' does not exist.*--bucket"):
+        call_command("backup", bucket="no-such-bucket")
