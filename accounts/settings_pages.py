@@ -36,6 +36,7 @@ PROJECT_SETTINGS_PAGES: list[SettingsPage] = [
     SettingsPage("Audit log", "accounts:project-audit-log", Role.ADMIN),
     SettingsPage("Data retention", "traces:retention", Role.ADMIN),
     SettingsPage("LLM connections", "traces:llm-connections", Role.ADMIN),
+    SettingsPage("Budgets", "budgets:settings", Role.ADMIN),
 ]
 
 ORGANIZATION_SETTINGS_PAGES: list[SettingsPage] = [
@@ -44,6 +45,7 @@ ORGANIZATION_SETTINGS_PAGES: list[SettingsPage] = [
     SettingsPage("API keys", "accounts:organization-api-keys", Role.OWNER),
     SettingsPage("Audit log", "accounts:organization-audit-log", Role.ADMIN),
     SettingsPage("Storage", "traces:storage", Role.ADMIN),
+    SettingsPage("Cost dashboard", "budgets:organization-dashboard", Role.ADMIN),
 ]
 
 

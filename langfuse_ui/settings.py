@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "accounts",
     "traces",
     "prompts",
+    "budgets",
 ]
 
 MIDDLEWARE = [

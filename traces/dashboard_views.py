@@ -13,6 +13,7 @@ from django.views.decorators.http import require_safe
 from plotly.offline import get_plotlyjs_version
 
 from accounts.access import project_view
+from budgets.forecast import statuses as budget_statuses
 from langfuse_ui.htmx import render_page
 from traces.dashboards.base import Scope
 from traces.dashboards.catalogue import CHARTS
@@ -58,6 +59,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "charts": [(build(scope), links["csv"][key]) for key, build in CHARTS.items()],
         "links": links,
         "plotly_src": f"/assets/plotly-{plotly_version()}.min.js",
+        "budget_statuses": budget_statuses(request.project.id, scope.now),
     }
     response = render_page(request, TEMPLATE, context)
     if request.htmx:

@@ -95,6 +95,11 @@ PAGES: dict[str, tuple[str | None, str | None]] = {
     "prompts:detail": (VIEWER, MEMBER),
     "prompts:labels": (None, MEMBER),
     "prompts:compare": (VIEWER, None),
+    # budgets: organisation cost view, project budgets
+    "budgets:organization-dashboard": (ADMIN, None),
+    "budgets:organization-csv": (ADMIN, None),
+    "budgets:settings": (ADMIN, ADMIN),
+    "budgets:delete": (None, ADMIN),
 }
 
 AUTH_FLOWS: set[str] = {
@@ -211,6 +216,7 @@ KWARGS: dict[str, Callable[[World], str | int]] = {
     "key": lambda w: "not-a-real-key",
     "uidb36": lambda w: "1",
     "connection_id": lambda w: llm_connection_id(w),
+    "budget_id": lambda w: budget_id(w),
 }
 
 # Where one URL needs another value than KWARGS gives.
@@ -219,6 +225,7 @@ URL_KWARGS: dict[str, dict[str, Callable[[World], str | int]]] = {
     "traces:chart": {"key": lambda w: first_chart()},
     "traces:chart-csv": {"key": lambda w: first_chart()},
     "traces:plotly-js": {"version": lambda w: plotly_version()},
+    "budgets:organization-csv": {"key": lambda w: "projects"},
 }
 
 
@@ -228,6 +235,15 @@ def llm_connection_id(world: World) -> str:
     return create_connection(
         world.team.project, name="matrix", base_url="http://127.0.0.1:9/v1", api_key=""
     ).id
+
+
+def budget_id(world: World) -> int:
+    from budgets.models import Budget
+
+    budget, _ = Budget.objects.get_or_create(
+        project=world.team.project, team="matrix", defaults={"monthly_usd": 1}
+    )
+    return budget.pk
 
 
 def first_chart() -> str:
