@@ -155,3 +155,12 @@ def test_manage_py_backup_writes_a_dump_of_database_url(tmp_path, scratch):
 def test_a_missing_bucket_error_names_the_bucket_option(s3):
     with pytest.raises(CommandError, match=r"Bucket 'no-such-bucket' does not exist.*--bucket"):
         call_command("backup", bucket="no-such-bucket")
+
+
+def test_an_unknown_access_key_error_names_the_setting(s3, monkeypatch, settings):
+    from moto import settings as moto_settings
+
+    monkeypatch.setattr(moto_settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)  # moto checks keys from now on
+    settings.MEDIA_S3 = {**settings.MEDIA_S3, "access_key_id": "AKIAUNKNOWNKEY000000"}
+    with pytest.raises(CommandError, match="LANGFUSE_S3_ACCESS_KEY_ID"):
+        call_command("backup", bucket=s3)
