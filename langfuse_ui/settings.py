@@ -58,7 +58,7 @@ INSTALLED_APPS = [
     "accounts",
     "traces",
     "prompts",
-    "budgets",
+    "traces.budgets",
 ]
 
 MIDDLEWARE = [

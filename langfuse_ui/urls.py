@@ -19,5 +19,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("traces.urls")),
     path("", include("prompts.urls")),
-    path("", include("budgets.urls")),
+    path("", include("traces.budgets.urls")),
 ]

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_safe
 from plotly.offline import get_plotlyjs_version
 
 from accounts.access import project_view
-from budgets.forecast import statuses as budget_statuses
 from langfuse_ui.htmx import render_page
+from traces.budgets.forecast import statuses as budget_statuses
 from traces.dashboards.base import Scope
 from traces.dashboards.catalogue import CHARTS
 from traces.dashboards.period import DashboardForm, dashboard_query, period_of

@@ -238,7 +238,7 @@ def llm_connection_id(world: World) -> str:
 
 
 def budget_id(world: World) -> int:
-    from budgets.models import Budget
+    from traces.budgets.models import Budget
 
     budget, _ = Budget.objects.get_or_create(
         project=world.team.project, team="matrix", defaults={"monthly_usd": 1}

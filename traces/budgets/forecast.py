@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from budgets.models import TEAM_KEY, Budget
+from traces.budgets.models import TEAM_KEY, Budget
 from traces.models import Trace
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from budgets import views
+from traces.budgets import views
 
 app_name = "budgets"
 

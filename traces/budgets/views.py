@@ -14,10 +14,10 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.access import organization_view, project_view
 from accounts.models import Role
 from accounts.settings_pages import project_links
-from budgets.forecast import statuses
-from budgets.models import Budget
-from budgets.organization import project_chart, team_chart
 from langfuse_ui.htmx import render_page
+from traces.budgets.forecast import statuses
+from traces.budgets.models import Budget
+from traces.budgets.organization import project_chart, team_chart
 from traces.dashboard_views import plotly_version
 from traces.dashboards.period import DashboardForm, dashboard_query, period_of
 

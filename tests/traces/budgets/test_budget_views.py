@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from budgets.models import Budget
 from tests.traces.list_data import make_trace
+from traces.budgets.models import Budget
 
 
 def settings_url(team) -> str:

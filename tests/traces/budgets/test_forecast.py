@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from budgets.forecast import forecast, month_bounds, statuses
-from budgets.models import Budget
 from tests.factories import make_project
 from tests.traces.list_data import make_trace
+from traces.budgets.forecast import forecast, month_bounds, statuses
+from traces.budgets.models import Budget
 
 
 def test_month_bounds_roll_over_into_the_next_year():

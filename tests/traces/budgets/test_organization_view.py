@@ -20,9 +20,9 @@ from decimal import Decimal
 
 import pytest
 
-from budgets.organization import NO_TEAM, by_project, by_team
 from tests.factories import make_project
 from tests.traces.list_data import make_trace
+from traces.budgets.organization import NO_TEAM, by_project, by_team
 from traces.dashboards.period import Period
 
 WINDOW = "range=custom&since=2026-01-10T00:00:00&until=2026-01-13T00:00:00"
