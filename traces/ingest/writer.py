@@ -56,7 +56,6 @@ class Table:
     model: type[models.Model]
     name: str = ""
     columns: list[str] = field(default_factory=list)
-    json: set[str] = field(default_factory=set)
     # (column, is_json, default factory) in column order
     plan: list[tuple[str, bool, Any]] = field(default_factory=list)
 
@@ -65,8 +64,6 @@ class Table:
         for f in self.model._meta.concrete_fields:
             self.columns.append(f.column)
             is_json = isinstance(f, models.JSONField)
-            if is_json:
-                self.json.add(f.column)
             if f.has_default():
                 default = f.get_default
                 if is_json and (not callable(f.default) or f.default in (dict, list)):
@@ -75,9 +72,6 @@ class Table:
             else:
                 default = lambda: None  # noqa: E731
             self.plan.append((f.column, is_json, default))
-
-    def value(self, column: str, raw: Any) -> Any:
-        return self._convert(column in self.json, raw)
 
     @staticmethod
     def _convert(is_json: bool, raw: Any) -> Any:
