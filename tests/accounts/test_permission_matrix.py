@@ -171,6 +171,7 @@ API_OPEN_ROUTES: dict[str, str] = {
     "api:ready": "readiness probe for orchestrators",
     "api:media-upload": "the URL carries a signed, expiring upload token",
     "api:media-download": "the URL carries a signed, expiring download token",
+    "api:openapi": "the OpenAPI document of the public API, public like Langfuse's own",
 }
 
 

@@ -7,8 +7,10 @@ from django.urls import path
 from traces.api import dispatch as read
 from traces.api import ingestion_routes as ingest
 from traces.api import media_routes as media
+from traces.api import openapi
 
 urlpatterns: list = [
+    path("openapi.json", openapi.openapi_json, name="openapi"),
     # Writes (ingestion_routes.py)
     path("ingestion", ingest.ingestion, name="ingestion"),
     path("otel/v1/traces", ingest.otel_traces, name="otel-traces"),
