@@ -13,7 +13,7 @@ from django.http import HttpRequest, JsonResponse
 from accounts import key_admin, memberships, projects
 from accounts.access import AccessLevel, api_error, api_route
 from accounts.errors import ActionRefused
-from accounts.models import ApiKey, OrganizationMembership, Project, Role, User
+from accounts.models import ApiKey, OrganizationMembership, Project, ProjectMembership, Role, User
 from traces.api.dispatch import methods
 
 org_route = api_route(access=AccessLevel.ORGANIZATION)
@@ -186,6 +186,53 @@ def delete_project_key(request: HttpRequest, project_id: str, api_key_id: str) -
     return JsonResponse({"success": True})
 
 
+# --- /projects/{projectId}/memberships: per-project role overrides -------------------------
+
+
+@org_route
+def list_project_memberships(request: HttpRequest, project_id: str) -> JsonResponse:
+    project = _org_project(request, project_id)
+    if project is None:
+        return _not_found("Project")
+    rows = ProjectMembership.objects.filter(project=project).select_related("user").order_by("user__email")
+    return JsonResponse({"memberships": [membership_json(m.user, m.role) for m in rows]})
+
+
+@org_route
+def upsert_project_membership(request: HttpRequest, project_id: str) -> JsonResponse:
+    project = _org_project(request, project_id)
+    if project is None:
+        return _not_found("Project")
+    try:
+        body = _body(request)
+        user = _member_user(body)
+        if body.get("role") not in memberships.PROJECT_ROLES:
+            raise ActionRefused(f"role must be one of {', '.join(memberships.PROJECT_ROLES)}")
+        memberships.set_project_role(project, user, Role(body["role"]), request.caller.key)
+    except LookupError as exc:
+        return api_error(str(exc), 404, "NotFoundError")
+    except ActionRefused as exc:
+        return _refused(exc)
+    return JsonResponse(membership_json(user, body["role"]))
+
+
+@org_route
+def delete_project_membership(request: HttpRequest, project_id: str) -> JsonResponse:
+    project = _org_project(request, project_id)
+    if project is None:
+        return _not_found("Project")
+    try:
+        user = _member_user(_body(request))
+        if not ProjectMembership.objects.filter(project=project, user=user).exists():
+            raise LookupError("This user has no project role in this project")
+        memberships.set_project_role(project, user, None, request.caller.key)
+    except LookupError as exc:
+        return api_error(str(exc), 404, "NotFoundError")
+    except ActionRefused as exc:
+        return _refused(exc)
+    return JsonResponse({"message": "Membership deleted", "userId": str(user.pk)})
+
+
 # --- /organizations/... -------------------------------------------------------------------
 
 
@@ -270,6 +317,9 @@ projects_route = methods(GET=get_own_project, POST=create_project)
 project_route = methods(PUT=update_project, DELETE=delete_project)
 project_keys_route = methods(GET=list_project_keys, POST=create_project_key)
 project_key_route = methods(DELETE=delete_project_key)
+project_memberships_route = methods(
+    GET=list_project_memberships, PUT=upsert_project_membership, DELETE=delete_project_membership
+)
 memberships_route = methods(GET=list_memberships, PUT=upsert_membership, DELETE=delete_membership)
 organization_projects_route = methods(GET=list_organization_projects)
 organization_keys_route = methods(GET=list_organization_keys)

@@ -177,3 +177,46 @@ def test_organisation_projects_and_keys_are_listed(client, team, org_auth):
     keys = call(client, "GET", "/api/public/organizations/apiKeys", org_auth).json()["apiKeys"]
     assert [k["note"] for k in keys] == ["automation"]
     assert ApiKey.objects.get(pk=keys[0]["id"]).last_used_at is not None
+
+
+def test_project_roles_are_listed_set_and_removed(client, team, org_auth):
+    url = f"/api/public/projects/{team.project.id}/memberships"
+    before = {m["email"] for m in call(client, "GET", url, org_auth).json()["memberships"]}
+
+    body = {"userId": str(team.viewer.pk), "role": "ADMIN"}
+    response = call(client, "PUT", url, org_auth, body)
+    assert response.json() == {
+        "userId": str(team.viewer.pk),
+        "role": "ADMIN",
+        "email": team.viewer.email,
+        "name": team.viewer.name,
+    }
+    assert team.project.memberships.get(user=team.viewer).role == Role.ADMIN
+    listed = call(client, "GET", url, org_auth).json()["memberships"]
+    assert (team.viewer.email, "ADMIN") in {(m["email"], m["role"]) for m in listed}
+    assert {m["email"] for m in listed} == before | {team.viewer.email}
+    assert AuditLog.objects.filter(resource_type="projectMembership", resource_id=team.viewer.email).exists()
+
+    response = call(client, "DELETE", url, org_auth, {"userId": str(team.viewer.pk)})
+    assert response.json() == {"message": "Membership deleted", "userId": str(team.viewer.pk)}
+    assert not team.project.memberships.filter(user=team.viewer).exists()
+    assert call(client, "DELETE", url, org_auth, {"userId": str(team.viewer.pk)}).status_code == 404
+
+
+def test_project_roles_need_an_organisation_member_and_a_known_role(client, team, org_auth):
+    url = f"/api/public/projects/{team.project.id}/memberships"
+    response = call(client, "PUT", url, org_auth, {"userId": str(team.outsider.pk), "role": "MEMBER"})
+    assert response.status_code == 400
+    assert "invite them first" in response.json()["message"]
+    response = call(client, "PUT", url, org_auth, {"userId": str(team.viewer.pk), "role": "ROOT"})
+    assert response.status_code == 400
+    assert not team.project.memberships.filter(user=team.viewer).exists()
+
+
+def test_project_roles_of_another_organisation_are_not_found(client, team, org_auth):
+    for project_id in (team.other_project.id, "no-such-project"):
+        url = f"/api/public/projects/{project_id}/memberships"
+        assert call(client, "GET", url, org_auth).status_code == 404
+        body = {"userId": str(team.outsider.pk), "role": "VIEWER"}
+        assert call(client, "PUT", url, org_auth, body).status_code == 404
+    assert not team.other_project.memberships.exists()

@@ -132,6 +132,7 @@ API_KEY_ROUTES: set[str] = {
     "api:project",
     "api:project-api-keys",
     "api:project-api-key",
+    "api:project-memberships",
     "api:organization-memberships",
     "api:organization-projects",
     "api:organization-api-keys",
