@@ -314,7 +314,44 @@ def test_cron_job_arguments_are_accepted_by_the_commands(all_docs):
             assert (parsed.bucket, parsed.prefix) == ("langfuse-backups", "nightly/")
 
 
+def test_names_follow_the_release_or_the_override(helm, default_docs):
+    assert one(default_docs, "Deployment")["metadata"]["name"] == f"{RELEASE}-langfuse-ui"
+    docs = render(helm, "--values", str(ALL_ENABLED), "--set", "fullnameOverride=langfuse")
+    names = {doc["metadata"]["name"] for doc in docs}
+    assert names == {"langfuse", "langfuse-retention", "langfuse-backup"}
+    hpa = one(docs, "HorizontalPodAutoscaler")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "langfuse"
+
+
 def test_backup_job_needs_a_bucket(helm):
     result = helm("template", RELEASE, str(CHART), "--set", "backup.cronJob.enabled=true")
     assert result.returncode != 0
     assert "backup.cronJob.bucket is required" in result.stderr
+
+
+DEPLOY_DOC = CHART.parents[2] / "docs" / "deploy.md"
+
+
+def test_the_values_example_in_docs_renders_valid_manifests(helm, tmp_path):
+    text = DEPLOY_DOC.read_text()
+    values = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "values.yaml").write_text(values)
+    docs = render(helm, "--values", str(tmp_path / "values.yaml"))
+    for doc in docs:
+        if not doc["apiVersion"].startswith("networking.istio.io/"):
+            kubernetes_validate.validate(doc, KUBERNETES_VERSIONS[1], strict=True)
+    deployment = one(docs, "Deployment")
+    assert deployment["metadata"]["name"] == "langfuse"  # the doc's kubectl commands name it so
+    assert sorted(cron_jobs(docs)) == ["backup", "retention"]
+    assert {"langfuse-backup", "langfuse"} <= {doc["metadata"]["name"] for doc in docs}
+
+
+def test_the_restore_job_in_docs_is_a_valid_job_running_restore():
+    text = DEPLOY_DOC.read_text()
+    manifest = text.split("<<'EOF'\n", 1)[1].split("\nEOF\n", 1)[0]
+    job = yaml.safe_load(manifest)
+    kubernetes_validate.validate(job, KUBERNETES_VERSIONS[1], strict=True)
+    args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+    command = load_command_class(get_commands()[args[0]], args[0])
+    parsed = command.create_parser("manage.py", args[0]).parse_args(args[1:])
+    assert parsed.yes and parsed.bucket == "langfuse-backups"
