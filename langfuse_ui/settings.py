@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from langfuse_ui import embedded_db
 from langfuse_ui.config import (
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "langfuse_ui.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -220,12 +222,76 @@ STATIC_ROOT = (
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True  # serve static files without a collectstatic step
 
-SESSION_COOKIE_SECURE = not DEBUG and PUBLIC_URL.startswith("https://")
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = env_int("AUTH_SESSION_MAX_AGE", 30 * 24 * 60, minimum=1) * 60
+
+# --- Security headers, cookies, failure rate limits (docs/reliability.md, "Security basics") --------
+SERVED_OVER_HTTPS = PUBLIC_URL.startswith("https://")
+# Session, CSRF and messages cookies: Secure in production over https, never readable by scripts
+# (htmx sends the CSRF token from <body hx-headers>), SameSite=Lax (Strict would drop the session
+# when the SSO provider redirects back, and the OIDC state check with it).
+SESSION_COOKIE_SECURE = not DEBUG and SERVED_OVER_HTTPS
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# HSTS on https responses only (SecurityMiddleware skips plain http), one year by default when the
+# public URL is https; SECURE_HSTS_SECONDS=0 turns it off.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if SERVED_OVER_HTTPS else 0, minimum=0)
+# Behind a proxy that terminates TLS: trust its X-Forwarded-Proto only when told to (a client could
+# send the header itself). uvicorn already honours it from 127.0.0.1 (FORWARDED_ALLOW_IPS).
+if env_bool("LANGFUSE_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+
+def _origin(url: str) -> list[str]:
+    parts = urlsplit(url.strip())
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme in ("http", "https") and parts.netloc else []
+
+
+# Sent by langfuse_ui.middleware.SecurityHeadersMiddleware on every response that sets none itself.
+# Scripts only from this origin (no inline script, no eval). Styles: inline <style> elements are
+# refused where browsers know style-src-elem; style attributes stay allowed because the trace
+# timeline positions its bars with server-computed style attributes and Plotly styles its SVG
+# through them. Images may come from any https URL because chat messages show the image URLs
+# applications sent (as Langfuse does); media also from the S3 endpoint.
+_media_origin = _origin(env_str("LANGFUSE_S3_MEDIA_UPLOAD_ENDPOINT") or env_str("LANGFUSE_S3_ENDPOINT"))
+CONTENT_SECURITY_POLICY = "; ".join(
+    " ".join([directive, *sources])
+    for directive, *sources in [
+        ("default-src", "'self'"),
+        ("script-src", "'self'"),
+        ("style-src", "'self'", "'unsafe-inline'"),
+        ("style-src-elem", "'self'"),
+        ("img-src", "'self'", "data:", "blob:", "https:", *_media_origin),
+        ("media-src", "'self'", "blob:", "https:", *_media_origin),
+        ("font-src", "'self'", "data:"),
+        ("connect-src", "'self'"),
+        ("object-src", "'none'"),
+        ("base-uri", "'self'"),
+        # The SSO button's form redirects to the provider, which form-action also governs.
+        ("form-action", "'self'", *_origin(SSO_ISSUER)),
+        ("frame-ancestors", "'none'"),
+    ]
+)
+
+# Django's cache lives in PostgreSQL, so allauth's sign-in rate limits (ACCOUNT_RATE_LIMITS) count
+# across processes and replicas; the table comes from migration langfuse_ui 0002.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "langfuse_cache",
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    }
+}
+# Public API: failed authentications (wrong secret key, unknown public key) per client address and
+# per public key per minute; past a limit the API answers 429 with Retry-After. 0 turns a limit off.
+API_AUTH_FAILURES_PER_IP = env_int("LANGFUSE_API_AUTH_FAILURES_PER_MINUTE_PER_IP", 60, minimum=0)
+API_AUTH_FAILURES_PER_KEY = env_int("LANGFUSE_API_AUTH_FAILURES_PER_MINUTE_PER_KEY", 20, minimum=0)
+# --- end of security ---------------------------------------------------------------------------------
 
 # Public API limits
 INGESTION_MAX_BODY_BYTES = env_int("LANGFUSE_INGESTION_MAX_BODY_BYTES", 20 * 1024 * 1024, minimum=1024)

@@ -23,12 +23,12 @@ def django_db_modify_db_settings(request):
     if not settings.EMBEDDED_DATABASE:
         return
     pgdata = embedded_db.data_dir("test-postgres")
-    started = embedded_db.start(pgdata)
+    # Counted among the cluster's users: several test runs at once share it, and the last one out stops it.
+    embedded_db.acquire(pgdata)
+    request.addfinalizer(lambda: embedded_db.release(pgdata))
     for database in settings.DATABASES.values():
         database["HOST"] = str(pgdata)
     settings.TEST_PGDATA = pgdata
-    if started:
-        request.addfinalizer(lambda: embedded_db.stop(pgdata))
 
 
 @pytest.fixture
