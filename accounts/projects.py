@@ -136,6 +136,10 @@ def delete_project(project: Project, actor: Actor) -> dict[str, int]:
     """
     # Keys stop working first, so no new data arrives while the batches run.
     ApiKey.objects.filter(project=project, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    # Media files in the bucket (or folder) go before their rows, which say where they are.
+    from traces.media import delete_project_media_files
+
+    delete_project_media_files(project)
     counts: dict[str, int] = {}
     for model in _bulk_deleted_models():
         counts[model._meta.db_table] = _delete_in_batches(model, project.pk)

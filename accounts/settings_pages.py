@@ -35,6 +35,8 @@ PROJECT_SETTINGS_PAGES: list[SettingsPage] = [
     SettingsPage("Members", "accounts:project-members", Role.MEMBER),
     SettingsPage("Audit log", "accounts:project-audit-log", Role.ADMIN),
     SettingsPage("Data retention", "traces:retention", Role.ADMIN),
+    SettingsPage("Media", "traces:media-settings", Role.ADMIN),
+    SettingsPage("Exports", "traces:exports", Role.VIEWER),
     SettingsPage("LLM connections", "traces:llm-connections", Role.ADMIN),
     SettingsPage("Budgets", "budgets:settings", Role.ADMIN),
 ]

@@ -17,6 +17,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Q
 
 from traces.keyset import keyset_page
 from traces.list_queries import SORT_KEYS, matching_traces
@@ -61,11 +62,15 @@ _JSON = ExportEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def iter_trace_chunks(
-    project, state: dict, now: datetime, chunk_size: int = CHUNK_SIZE
+    project, state: dict, now: datetime, chunk_size: int = CHUNK_SIZE, where: Q | None = None
 ) -> Iterator[list[Trace]]:
-    """The matching traces in the list's order, one list of at most chunk_size rows per query."""
+    """The matching traces in the list's order, one list of at most chunk_size rows per query;
+    `where` narrows the list's filter further (the day of a scheduled export)."""
     sort = SORT_KEYS[state["sort"]]
-    qs = matching_traces(project, state, now).annotate(sort_key=sort.expression())
+    qs = matching_traces(project, state, now)
+    if where is not None:
+        qs = qs.filter(where)
+    qs = qs.annotate(sort_key=sort.expression())
     cursor = None
     while True:
         page = keyset_page(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,11 +17,21 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from traces.models import Media, MediaReference
-from traces.storage import UPLOAD_SALT, LocalFolderStorage, read_token, storage_for, upload_storage
+from traces.storage import (
+    UPLOAD_SALT,
+    LocalFolderStorage,
+    delete_stored_many,
+    read_token,
+    storage_for,
+    upload_storage,
+)
+
+log = logging.getLogger(__name__)
 
 # Langfuse's MediaContentType enum.
 ALLOWED_CONTENT_TYPES = frozenset(
@@ -339,3 +350,53 @@ def receive_upload(
     )
     media.uploaded_at, media.upload_http_status, media.upload_http_error = now, 200, None
     return media
+
+
+# --- Removal with the traces that refer to them ----------------------------------------------
+
+PROJECT_DELETE_BATCH = 1_000
+
+
+def release_media(project, media_ids: Iterable[str]) -> int:
+    """Delete the rows and stored objects of these media that nothing refers to any more (their
+    traces were just deleted); a file another trace still uses stays. Returns how many went.
+
+    The rows go first, in one transaction that re-checks the references under a row lock; the
+    objects after the commit. An object that cannot be deleted is logged, not raised: the trace
+    deletion it follows has already committed.
+    """
+    ids = sorted(set(media_ids))
+    if not ids:
+        return 0
+    references = MediaReference.objects.filter(project_id=OuterRef("project_id"), media_id=OuterRef("id"))
+    with transaction.atomic():
+        gone = list(
+            Media.objects.for_project(project)
+            .filter(id__in=ids)
+            .filter(~Exists(references))
+            .select_for_update()
+        )
+        Media.objects.for_project(project).filter(id__in=[media.id for media in gone]).delete()
+    try:
+        delete_stored_many(gone)
+    except Exception:
+        log.exception("Could not delete the stored files of %d media of project %s", len(gone), project)
+    return len(gone)
+
+
+def delete_project_media_files(project) -> int:
+    """Delete the stored objects of every media row of the project (its rows are deleted with the
+    project's other data rows). Returns how many rows' objects were removed; a batch the store
+    refuses is logged and skipped, so an object store outage does not block the project's deletion."""
+    removed = 0
+    after = ""
+    while batch := list(
+        Media.objects.for_project(project).filter(id__gt=after).order_by("id")[:PROJECT_DELETE_BATCH]
+    ):
+        try:
+            delete_stored_many(batch)
+            removed += len(batch)
+        except Exception:
+            log.exception("Could not delete %d media files of deleted project %s", len(batch), project)
+        after = batch[-1].id
+    return removed

@@ -475,3 +475,96 @@ class LlmConnection(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    JSONL = "jsonl", "JSON Lines"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ExportKind(models.TextChoices):
+    MANUAL = "manual"  # started by a person from the traces list
+    DAILY = "daily"  # the scheduled export of one UTC day
+
+
+class ExportJob(models.Model):
+    """An export of traces to the export bucket, run by a worker (traces/export_jobs.py).
+
+    A worker claims a queued job (or one whose worker stopped sending heartbeats) with
+    SELECT ... FOR UPDATE SKIP LOCKED, so replicas never run the same job twice at once.
+    """
+
+    id = models.CharField(primary_key=True, max_length=64, default=new_id, editable=False)
+    project = models.ForeignKey("accounts.Project", on_delete=models.CASCADE, related_name="export_jobs")
+    requested_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=10, choices=ExportKind.choices, default=ExportKind.MANUAL)
+    format = models.CharField(max_length=10, choices=ExportFormat.choices, default=ExportFormat.CSV)
+    filter_query = models.CharField(max_length=4000, blank=True)  # the traces-list query string
+    as_of = models.DateTimeField(default=timezone.now)  # time presets of the filter count back from it
+    day = models.DateField(null=True, blank=True)  # the UTC day of a daily export
+    status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    rows_written = models.BigIntegerField(default=0)
+    total_estimate = models.BigIntegerField(null=True, blank=True)
+    bucket = models.CharField(max_length=255, blank=True)
+    object_key = models.CharField(max_length=1024, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.IntegerField(default=0)
+    worker = models.CharField(max_length=128, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ProjectScopedQuerySet.as_manager()
+
+    class Meta:
+        db_table = "export_jobs"
+        indexes = [
+            models.Index(fields=["project", "-created_at"], name="export_job_project"),
+            models.Index(
+                fields=["created_at"],
+                name="export_job_pending",
+                condition=models.Q(status__in=["queued", "running"]),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "day"], condition=models.Q(kind="daily"), name="export_job_daily_unique"
+            )
+        ]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (ExportStatus.DONE, ExportStatus.FAILED)
+
+    @property
+    def percent(self) -> int | None:
+        if not self.total_estimate:
+            return None
+        return min(100, round(100 * self.rows_written / self.total_estimate))
+
+
+class ExportSchedule(models.Model):
+    """A project's scheduled export: each UTC day's traces to the export bucket, once a day."""
+
+    project = models.OneToOneField(
+        "accounts.Project", on_delete=models.CASCADE, primary_key=True, related_name="export_schedule"
+    )
+    enabled = models.BooleanField(default=False)
+    format = models.CharField(max_length=10, choices=ExportFormat.choices, default=ExportFormat.JSONL)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        db_table = "export_schedules"

@@ -190,7 +190,9 @@ def _purge_trace_batch(project: Project, trace_ids: list[str], released_media: s
             .filter(Q(trace_id__in=trace_ids) | Q(observation_id__in=observations.values("id")))
             .count()
         )
-        traces = delete_traces_matching(project, Trace.objects.for_project(project).filter(id__in=trace_ids))
+        traces = delete_traces_matching(
+            project, Trace.objects.for_project(project).filter(id__in=trace_ids), release=False
+        )
     return PurgeResult(traces=traces, observations=observation_count, scores=score_count)
 
 

@@ -189,3 +189,91 @@ class S3Storage:
     def delete(self, media: Media) -> None:
         # S3 answers 204 for a key that does not exist, so a never-uploaded object is no error.
         s3_client().delete_object(Bucket=self.bucket_name, Key=media.bucket_path)
+
+
+def delete_stored_many(media: Iterable[Media]) -> None:
+    """Remove the stored bytes of many media rows: one DeleteObjects request per 1,000 keys of a
+    bucket, unlink for the local folder. Keys that do not exist are no error."""
+    by_bucket: dict[str, list[str]] = {}
+    for item in media:
+        if item.bucket_name == LOCAL_BUCKET:
+            LocalFolderStorage(Path(settings.MEDIA_LOCAL_ROOT)).delete(item)
+        else:
+            by_bucket.setdefault(item.bucket_name, []).append(item.bucket_path)
+    for bucket, keys in by_bucket.items():
+        client = s3_client()
+        for start in range(0, len(keys), 1000):
+            objects = [{"Key": key} for key in keys[start : start + 1000]]
+            answer = client.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+            if answer.get("Errors"):
+                first = answer["Errors"][0]
+                raise RuntimeError(
+                    f"S3 kept {len(answer['Errors'])} media objects of bucket {bucket!r}, "
+                    f"e.g. {first.get('Key')}: {first.get('Code')} {first.get('Message')}"
+                )
+
+
+# --- Lifecycle (TTL) of a project's media objects -----------------------------------------
+
+LIFECYCLE_RULE_PREFIX = "langfuse-media-"
+
+
+class LifecycleUnavailable(Exception):
+    """Media is not stored in a bucket, so there is no lifecycle rule to set."""
+
+
+def media_prefix(project_id: str) -> str:
+    """Where S3Storage puts a project's media objects."""
+    return f"{settings.MEDIA_S3['prefix']}{project_id}/"
+
+
+def _lifecycle_rules(client, bucket: str) -> list[dict]:
+    from botocore.exceptions import ClientError
+
+    try:
+        return client.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchLifecycleConfiguration":
+            return []
+        raise
+
+
+def _media_bucket() -> str:
+    if not settings.MEDIA_S3_BUCKET:
+        raise LifecycleUnavailable(
+            "Media is stored in the server's data folder; set LANGFUSE_S3_MEDIA_UPLOAD_BUCKET to keep it "
+            "in a bucket with an expiry rule"
+        )
+    return settings.MEDIA_S3_BUCKET
+
+
+def media_expiry_days(project_id: str) -> int | None:
+    """The days after which the media bucket expires this project's objects (None: never)."""
+    bucket = _media_bucket()
+    for rule in _lifecycle_rules(s3_client(), bucket):
+        if rule.get("ID") == f"{LIFECYCLE_RULE_PREFIX}{project_id}" and rule.get("Status") == "Enabled":
+            return rule.get("Expiration", {}).get("Days")
+    return None
+
+
+def set_media_expiry_days(project_id: str, days: int | None) -> None:
+    """Put (or, for None, remove) the project's expiry rule on the media bucket, keeping every
+    other rule of the bucket. Callers serialise concurrent changes (the bucket holds one
+    configuration: a read, a change and a write)."""
+    bucket = _media_bucket()
+    client = s3_client()
+    rule_id = f"{LIFECYCLE_RULE_PREFIX}{project_id}"
+    rules = [rule for rule in _lifecycle_rules(client, bucket) if rule.get("ID") != rule_id]
+    if days:
+        rules.append(
+            {
+                "ID": rule_id,
+                "Filter": {"Prefix": media_prefix(project_id)},
+                "Status": "Enabled",
+                "Expiration": {"Days": days},
+            }
+        )
+    if rules:
+        client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
+    else:
+        client.delete_bucket_lifecycle(Bucket=bucket)

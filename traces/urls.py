@@ -6,6 +6,7 @@ from traces import (
     bulk_delete_views,
     dashboard_views,
     export_views,
+    media_settings_views,
     people_views,
     playground_views,
     retention_views,
@@ -24,6 +25,9 @@ urlpatterns = [
     path("project/<str:project_id>/traces/actions/export.csv", export_views.export_csv, name="export-csv"),
     path(
         "project/<str:project_id>/traces/actions/export.jsonl", export_views.export_jsonl, name="export-jsonl"
+    ),
+    path(
+        "project/<str:project_id>/traces/actions/export-job", export_views.export_to_bucket, name="export-job"
     ),
     path(
         "project/<str:project_id>/traces/actions/views/<str:view_id>/delete",
@@ -48,6 +52,21 @@ urlpatterns = [
     ),
     path("project/<str:project_id>/dashboards/charts/<str:key>", dashboard_views.chart, name="chart"),
     path("project/<str:project_id>/settings/retention", retention_views.retention_settings, name="retention"),
+    path("project/<str:project_id>/settings/exports", export_views.exports_page, name="exports"),
+    path(
+        "project/<str:project_id>/settings/exports/schedule",
+        export_views.export_schedule,
+        name="export-schedule",
+    ),
+    path("project/<str:project_id>/settings/exports/check", export_views.export_check, name="export-check"),
+    path(
+        "project/<str:project_id>/settings/exports/<str:job_id>/download",
+        export_views.export_download,
+        name="export-download",
+    ),
+    path(
+        "project/<str:project_id>/settings/media", media_settings_views.media_settings, name="media-settings"
+    ),
     path("organization/<str:org_id>/settings/storage", storage_views.storage, name="storage"),
     path("assets/plotly-<str:version>.min.js", dashboard_views.plotly_js, name="plotly-js"),
     path("project/<str:project_id>/playground", playground_views.playground_page, name="playground"),

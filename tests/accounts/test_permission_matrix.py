@@ -84,6 +84,12 @@ PAGES: dict[str, tuple[str | None, str | None]] = {
     "traces:plotly-js": (ANYONE, None),  # a versioned static asset
     "traces:export-csv": (VIEWER, None),
     "traces:export-jsonl": (VIEWER, None),
+    "traces:export-job": (None, MEMBER),
+    "traces:exports": (VIEWER, None),
+    "traces:export-download": (VIEWER, None),
+    "traces:export-schedule": (None, ADMIN),
+    "traces:export-check": (None, ADMIN),
+    "traces:media-settings": (ADMIN, ADMIN),
     "traces:retention": (ADMIN, ADMIN),
     "traces:storage": (ADMIN, None),
     "traces:playground": (VIEWER, MEMBER),
@@ -219,6 +225,7 @@ KWARGS: dict[str, Callable[[World], str | int]] = {
     "uidb36": lambda w: "1",
     "connection_id": lambda w: llm_connection_id(w),
     "budget_id": lambda w: budget_id(w),
+    "job_id": lambda w: export_job_id(w),
 }
 
 # Where one URL needs another value than KWARGS gives.
@@ -246,6 +253,13 @@ def budget_id(world: World) -> int:
         project=world.team.project, team="matrix", defaults={"monthly_usd": 1}
     )
     return budget.pk
+
+
+def export_job_id(world: World) -> str:
+    from traces.models import ExportJob, ExportStatus
+
+    job = ExportJob.objects.create(project=world.team.project, status=ExportStatus.DONE, object_key="k.csv")
+    return job.id
 
 
 def first_chart() -> str:

@@ -1,0 +1,333 @@
+# ruff: noqa: F811  (pytest fixtures imported by name)
+"""Export jobs to the export bucket, against a real S3-compatible server (moto) on loopback:
+queued from the traces list, run by the worker, progress on Settings > Exports, a presigned
+link that downloads exactly the rows of the browser export; errors that name the setting."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.utils import timezone
+
+from tests.traces.list_data import make_traces
+from tests.traces.s3_fixtures import (  # noqa: F401  (fixtures)
+    export_bucket_env,
+    moto_checks_keys,
+    moto_endpoint,
+)
+from traces import export_jobs
+from traces.export_jobs_bucket import BucketWriter, client, export_bucket
+from traces.models import ExportJob, ExportKind, ExportSchedule, ExportStatus, Trace
+
+pytestmark = pytest.mark.django_db
+
+
+def job_url(project) -> str:
+    return f"/project/{project.id}/traces/actions/export-job"
+
+
+def exports_url(project) -> str:
+    return f"/project/{project.id}/settings/exports"
+
+
+def body(response) -> str:
+    return b"".join(response.streaming_content).decode()
+
+
+def stored(bucket: str, key: str) -> bytes:
+    return client(export_bucket()).get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def test_member_exports_a_filter_to_the_bucket_and_downloads_the_same_rows(client, team, export_bucket_env):
+    make_traces(team.project, 120, environment="production")
+    make_traces(team.project, 15, prefix="dev", environment="dev")
+    client.force_login(team.member)
+
+    response = client.post(
+        job_url(team.project), {"format": "csv", "query": "environment=production&order=asc"}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == exports_url(team.project)
+    job = ExportJob.objects.for_project(team.project).get()
+    assert (job.status, job.requested_by, job.filter_query) == (
+        ExportStatus.QUEUED,
+        team.member,
+        "environment=production&order=asc",
+    )
+    assert "queued" in client.get(exports_url(team.project)).content.decode()
+
+    ran = export_jobs.run_pending()
+
+    assert [j.pk for j in ran] == [job.pk]
+    job.refresh_from_db()
+    assert (job.status, job.rows_written, job.total_estimate, job.error) == (ExportStatus.DONE, 120, 120, "")
+    assert job.object_key == f"exports/{team.project.id}/traces-{job.created_at:%Y%m%dT%H%M%SZ}-{job.id}.csv"
+    page = client.get(exports_url(team.project)).content.decode()
+    assert f'data-job-id="{job.id}" data-status="done"' in page
+    assert f"/settings/exports/{job.id}/download" in page
+    assert "hx-trigger=" not in page  # nothing left to poll for
+
+    client.force_login(team.viewer)  # viewers download finished exports
+    link = client.get(f"/project/{team.project.id}/settings/exports/{job.id}/download")
+    assert link.status_code == 302
+    download = requests.get(link["Location"], timeout=10)
+    assert download.status_code == 200
+    assert (
+        download.headers["Content-Disposition"]
+        == f'attachment; filename="{job.object_key.rsplit("/", 1)[1]}"'
+    )
+    browser = body(
+        client.get(f"/project/{team.project.id}/traces/actions/export.csv?environment=production&order=asc")
+    )
+    assert download.text == browser
+    assert len(list(csv.DictReader(io.StringIO(download.text)))) == 120
+
+
+def test_jsonl_export_holds_one_record_per_trace(client, team, export_bucket_env):
+    make_traces(team.project, 30)
+    client.force_login(team.admin)
+    client.post(job_url(team.project), {"format": "jsonl", "query": ""})
+    (job,) = export_jobs.run_pending()
+    records = [json.loads(line) for line in stored(export_bucket_env, job.object_key).decode().splitlines()]
+    assert [r["id"] for r in records] == [f"t-{i:04d}" for i in range(30)]
+
+
+def test_progress_shows_while_running_and_the_page_polls(client, team, export_bucket_env):
+    make_traces(team.project, 10)
+    job = export_jobs.queue_export(team.project, team.member, "", "csv")
+    worker = export_jobs.worker_id()
+    claimed = export_jobs.claim_job(worker)
+    assert claimed.pk == job.pk
+    ExportJob.objects.filter(pk=job.pk).update(rows_written=4, total_estimate=10)
+    client.force_login(team.viewer)
+
+    partial = client.get(exports_url(team.project), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="export-jobs")
+
+    html = partial.content.decode()
+    assert "<html" not in html
+    assert 'hx-trigger="every 2s"' in html
+    assert "running (40%)" in html
+    assert "4 / 10" in html
+
+
+def test_a_big_export_is_uploaded_in_parts(team, export_bucket_env, monkeypatch):
+    monkeypatch.setattr(BucketWriter.__init__, "__defaults__", (5 * 1024 * 1024,))  # S3's smallest part
+    make_traces(team.project, 1500, input={"text": "x" * 5000})
+    export_jobs.queue_export(team.project, team.member, "", "jsonl")
+
+    (job,) = export_jobs.run_pending()
+
+    head = client(export_bucket()).head_object(Bucket=export_bucket_env, Key=job.object_key)
+    assert head["ETag"].strip('"').endswith("-2")  # a multipart object of two parts
+    lines = stored(export_bucket_env, job.object_key).decode().splitlines()
+    assert len(lines) == job.rows_written == 1500
+    assert head["ContentLength"] > 5 * 1024 * 1024
+
+
+def test_unknown_access_key_fails_the_job_with_the_setting_named(
+    team, export_bucket_env, monkeypatch, moto_checks_keys
+):
+    monkeypatch.setenv("LANGFUSE_S3_BATCH_EXPORT_ACCESS_KEY_ID", "AKIAUNKNOWNKEY000000")
+    make_traces(team.project, 3)
+    export_jobs.queue_export(team.project, team.member, "", "csv")
+
+    (job,) = export_jobs.run_pending()
+
+    assert job.status == ExportStatus.FAILED
+    assert "LANGFUSE_S3_BATCH_EXPORT_ACCESS_KEY_ID" in job.error
+    assert job.finished_at is not None
+
+
+def test_wrong_endpoint_names_the_variable_that_set_it(team, export_bucket_env, monkeypatch):
+    monkeypatch.delenv("LANGFUSE_S3_BATCH_EXPORT_ENDPOINT")
+    monkeypatch.setenv("LANGFUSE_S3_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    export_jobs.queue_export(team.project, team.member, "", "csv")
+
+    (job,) = export_jobs.run_pending()
+
+    assert job.status == ExportStatus.FAILED
+    assert job.error.startswith("Cannot reach the S3 endpoint http://127.0.0.1:9: check LANGFUSE_S3_ENDPOINT")
+
+
+def test_missing_bucket_fails_the_job_naming_the_bucket(team, export_bucket_env, monkeypatch):
+    monkeypatch.setenv("LANGFUSE_S3_BATCH_EXPORT_BUCKET", "no-such-bucket")
+    export_jobs.queue_export(team.project, team.member, "", "csv")
+    (job,) = export_jobs.run_pending()
+    assert job.status == ExportStatus.FAILED
+    assert "Bucket 'no-such-bucket' does not exist" in job.error
+    assert "LANGFUSE_S3_BATCH_EXPORT_BUCKET" in job.error
+
+
+def test_without_a_bucket_the_list_cannot_queue_and_the_page_says_what_to_set(client, team, monkeypatch):
+    monkeypatch.delenv("LANGFUSE_S3_BATCH_EXPORT_BUCKET", raising=False)
+    client.force_login(team.member)
+    response = client.post(job_url(team.project), {"format": "csv"})
+    assert response.status_code == 400
+    assert "LANGFUSE_S3_BATCH_EXPORT_BUCKET" in response.content.decode()
+    assert not ExportJob.objects.exists()
+    assert "LANGFUSE_S3_BATCH_EXPORT_BUCKET" in client.get(exports_url(team.project)).content.decode()
+
+
+def test_viewers_cannot_queue_and_outsiders_cannot_download(client, team, export_bucket_env):
+    client.force_login(team.viewer)
+    assert client.post(job_url(team.project), {"format": "csv"}).status_code == 403
+    job = ExportJob.objects.create(project=team.project, status=ExportStatus.DONE, object_key="k.csv")
+    client.force_login(team.outsider)
+    assert client.get(f"/project/{team.project.id}/settings/exports/{job.id}/download").status_code == 404
+    other = ExportJob.objects.create(project=team.other_project, status=ExportStatus.DONE, object_key="k.csv")
+    client.force_login(team.owner)  # a job of another project is not found through this one
+    assert client.get(f"/project/{team.project.id}/settings/exports/{other.id}/download").status_code == 404
+
+
+def test_an_unfinished_export_has_no_download(client, team, export_bucket_env):
+    job = export_jobs.queue_export(team.project, team.member, "", "csv")
+    client.force_login(team.viewer)
+    response = client.get(f"/project/{team.project.id}/settings/exports/{job.id}/download")
+    assert response.status_code == 409
+    assert "queued" in response.content.decode()
+
+
+# --- Claiming, leases ---------------------------------------------------------------------
+
+
+def test_a_job_whose_worker_died_is_claimed_again_and_the_old_worker_stops(team, export_bucket_env):
+    make_traces(team.project, 5)
+    export_jobs.queue_export(team.project, team.member, "", "csv")
+    dead = export_jobs.claim_job("dead-worker")
+    assert export_jobs.claim_job("other") is None  # running with a fresh heartbeat: left alone
+    ExportJob.objects.filter(pk=dead.pk).update(heartbeat_at=timezone.now() - export_jobs.LEASE * 2)
+
+    (job,) = export_jobs.run_pending("second-worker")
+
+    assert (job.status, job.attempts, job.worker, job.rows_written) == (
+        ExportStatus.DONE,
+        2,
+        "second-worker",
+        5,
+    )
+    with pytest.raises(export_jobs.LeaseLost):
+        export_jobs._update(dead, "dead-worker", rows_written=1)
+
+
+def test_a_job_that_keeps_killing_its_worker_ends_failed(team, export_bucket_env):
+    job = export_jobs.queue_export(team.project, team.member, "", "csv")
+    stale = timezone.now() - export_jobs.LEASE * 2
+    ExportJob.objects.filter(pk=job.pk).update(
+        status=ExportStatus.RUNNING, attempts=export_jobs.MAX_ATTEMPTS, heartbeat_at=stale
+    )
+    assert export_jobs.claim_job("w") is None
+    job.refresh_from_db()
+    assert job.status == ExportStatus.FAILED
+    assert "stopped 3 times" in job.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_locked_by_another_replica_is_skipped_not_waited_for(team):
+    job = ExportJob.objects.create(project=team.project)
+    locked, release = threading.Event(), threading.Event()
+
+    def other_replica() -> None:
+        try:
+            with transaction.atomic():
+                ExportJob.objects.select_for_update().get(pk=job.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_replica)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        assert export_jobs.claim_job("this-replica") is None  # SKIP LOCKED: no wait, no double run
+    finally:
+        release.set()
+        thread.join()
+    assert export_jobs.claim_job("this-replica").pk == job.pk
+
+
+# --- Daily schedule -----------------------------------------------------------------------
+
+
+def test_daily_export_writes_the_previous_utc_day_once(client, team, export_bucket_env):
+    now = datetime(2026, 11, 28, 0, 30, tzinfo=UTC)
+    yesterday = datetime(2026, 11, 27, tzinfo=UTC)
+    for i, timestamp in enumerate(
+        [
+            yesterday - timedelta(seconds=1),
+            yesterday,
+            yesterday + timedelta(hours=12),
+            now - timedelta(minutes=31),
+            now,
+        ]
+    ):
+        Trace.objects.create(project=team.project, id=f"day-{i}", timestamp=timestamp)
+    client.force_login(team.admin)
+    response = client.post(
+        f"/project/{team.project.id}/settings/exports/schedule", {"enabled": "on", "format": "jsonl"}
+    )
+    assert response.status_code == 302
+    assert ExportSchedule.objects.get(project=team.project).enabled
+
+    queued = export_jobs.queue_daily_exports(now)
+    assert export_jobs.queue_daily_exports(now + timedelta(hours=3)) == []  # once per day
+
+    assert [(j.kind, j.day.isoformat()) for j in queued] == [(ExportKind.DAILY, "2026-11-27")]
+    (job,) = export_jobs.run_pending()
+    assert job.object_key == f"exports/{team.project.id}/daily/traces-2026-11-27.jsonl"
+    ids = [json.loads(line)["id"] for line in stored(export_bucket_env, job.object_key).decode().splitlines()]
+    assert ids == ["day-1", "day-2", "day-3"]  # [00:00, 24:00) of 27 November, oldest first
+
+
+def test_projects_without_the_schedule_get_no_daily_export(team, export_bucket_env):
+    ExportSchedule.objects.create(project=team.other_project, enabled=False)
+    assert export_jobs.queue_daily_exports() == []
+
+
+def test_only_admins_set_the_schedule(client, team):
+    client.force_login(team.member)
+    response = client.post(
+        f"/project/{team.project.id}/settings/exports/schedule", {"enabled": "on", "format": "csv"}
+    )
+    assert response.status_code == 403
+    assert not ExportSchedule.objects.exists()
+
+
+# --- Connection check, command ------------------------------------------------------------
+
+
+def test_connection_check_reports_success_and_failure(client, team, export_bucket_env, monkeypatch):
+    from moto import settings as moto_settings
+
+    client.force_login(team.admin)
+    url = f"/project/{team.project.id}/settings/exports/check"
+    ok = client.post(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="export-bucket")
+    assert ok.status_code == 200
+    assert "Connection works" in ok.content.decode()
+
+    monkeypatch.setattr(moto_settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)  # moto checks keys from now on
+    monkeypatch.setenv("LANGFUSE_S3_BATCH_EXPORT_ACCESS_KEY_ID", "AKIAUNKNOWNKEY000000")
+    failed = client.post(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="export-bucket")
+    assert failed.status_code == 502
+    assert "Connection failed" in failed.content.decode()
+    assert "LANGFUSE_S3_BATCH_EXPORT_ACCESS_KEY_ID" in failed.content.decode()
+
+
+def test_run_export_jobs_command_runs_the_queue(team, export_bucket_env, capsys):
+    make_traces(team.project, 2)
+    ExportSchedule.objects.create(project=team.project, enabled=True, format="csv")
+    export_jobs.queue_export(team.project, team.member, "", "jsonl")
+    call_command("run_export_jobs", daily=True)
+    out = capsys.readouterr().out
+    assert "Queued 1 daily export(s)" in out
+    assert out.count(": done, ") == 2
+    assert ExportJob.objects.filter(status=ExportStatus.DONE).count() == 2
