@@ -12,6 +12,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
@@ -27,6 +28,7 @@ from accounts.models import (
     Role,
     User,
 )
+from langfuse_ui import throttle
 
 
 def organization_role(user: User, organization: Organization | str) -> Role | None:
@@ -150,9 +152,12 @@ class ApiCaller:
 
 
 class ApiAuthError(Exception):
-    def __init__(self, message: str, status: int = 401) -> None:
+    """`guessed_key` is the public key of a failed key check: such failures count to rate limits."""
+
+    def __init__(self, message: str, status: int = 401, guessed_key: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.guessed_key = guessed_key
 
 
 def authenticate_header(header: str | None, *, allow_bearer: bool = False) -> ApiCaller:
@@ -167,7 +172,7 @@ def authenticate_header(header: str | None, *, allow_bearer: bool = False) -> Ap
     if scheme == "bearer" and allow_bearer:
         key = api_keys.find_public_key(credentials)
         if key is None:
-            raise ApiAuthError("Invalid public key in Bearer token")
+            raise ApiAuthError("Invalid public key in Bearer token", guessed_key=credentials)
         api_keys.touch_last_used(key)
         return ApiCaller(key, AccessLevel.SCORES)
     if scheme != "basic":
@@ -184,11 +189,61 @@ def authenticate_header(header: str | None, *, allow_bearer: bool = False) -> Ap
     key = api_keys.find_key(public_key, secret_key)
     if key is None:
         raise ApiAuthError(
-            "Invalid credentials: the public key is unknown, revoked, or the secret key is wrong"
+            "Invalid credentials: the public key is unknown, revoked, or the secret key is wrong",
+            guessed_key=public_key,
         )
     api_keys.touch_last_used(key)
     access = AccessLevel.ORGANIZATION if key.scope == ApiKeyScope.ORGANIZATION else AccessLevel.PROJECT
     return ApiCaller(key, access)
+
+
+def _failure_limits(request: HttpRequest, public_key: str | None) -> list[tuple[throttle.Limit, str]]:
+    checks = [
+        (throttle.Limit("api-ip", settings.API_AUTH_FAILURES_PER_IP), request.META.get("REMOTE_ADDR", ""))
+    ]
+    if public_key is not None:
+        checks.append((throttle.Limit("api-key", settings.API_AUTH_FAILURES_PER_KEY), public_key))
+    return checks
+
+
+def _claimed_public_key(header: str | None) -> str | None:
+    """The public key an Authorization header names, without checking anything."""
+    scheme, _, credentials = (header or "").strip().partition(" ")
+    if scheme.lower() == "bearer":
+        return credentials.strip()
+    try:
+        return base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")[0]
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def too_many_failures(seconds: int) -> JsonResponse:
+    response = api_error(
+        f"Too many failed authentications from this address or for this public key; retry in {seconds} s "
+        "with the right key pair (LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY)",
+        429,
+        "TooManyRequests",
+    )
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+def authenticate_request(request: HttpRequest, *, allow_bearer: bool = False) -> ApiCaller | JsonResponse:
+    """The caller, or the 401/429 answer. Failed key checks count to per-address and per-key limits
+    (langfuse_ui/throttle.py); a blocked address or key gets 429 before its key is checked."""
+    header = request.headers.get("Authorization")
+    limits = [limit.bucket(value) for limit, value in _failure_limits(request, _claimed_public_key(header))]
+    blocked = throttle.retry_after(limits)
+    if blocked:
+        return too_many_failures(blocked)
+    try:
+        return authenticate_header(header, allow_bearer=allow_bearer)
+    except ApiAuthError as exc:
+        if exc.guessed_key is not None:
+            seconds = throttle.record_failure(_failure_limits(request, exc.guessed_key))
+            if seconds:
+                return too_many_failures(seconds)
+        return api_error(str(exc), exc.status, "Unauthorized")
 
 
 def api_error(message: str, status: int, error: str | None = None) -> JsonResponse:
@@ -207,10 +262,9 @@ def api_route(*, access: str = AccessLevel.PROJECT, allow_bearer: bool = False) 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            try:
-                caller = authenticate_header(request.headers.get("Authorization"), allow_bearer=allow_bearer)
-            except ApiAuthError as exc:
-                return api_error(str(exc), exc.status, "Unauthorized")
+            caller = authenticate_request(request, allow_bearer=allow_bearer)
+            if isinstance(caller, JsonResponse):
+                return caller
             if access == AccessLevel.ORGANIZATION and caller.access != AccessLevel.ORGANIZATION:
                 return api_error("This route needs an organisation-scoped API key", 403, "Forbidden")
             if access in (AccessLevel.PROJECT, AccessLevel.SCORES):

@@ -1,6 +1,7 @@
-"""Turn an unreachable database into 503 + Retry-After, which every SDK retries.
+"""Cross-cutting middleware: security headers, and an unreachable database as 503.
 
-A 500 makes the SDKs drop the batch; a 503 makes them try again, so nothing is lost.
+DatabaseUnavailableMiddleware turns an unreachable database into 503 + Retry-After, which every
+SDK retries: a 500 makes the SDKs drop the batch; a 503 makes them try again, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import contextlib
 import logging
 
 import psycopg
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from psycopg_pool import PoolTimeout
@@ -52,3 +54,22 @@ class DatabaseUnavailableMiddleware:
                 connection.close()
             return unavailable_response()
         return None
+
+
+class SecurityHeadersMiddleware:
+    """Content-Security-Policy (settings.CONTENT_SECURITY_POLICY) on every response without its own.
+
+    Django's SecurityMiddleware and XFrameOptionsMiddleware send HSTS, nosniff, Referrer-Policy,
+    Cross-Origin-Opener-Policy and X-Frame-Options; Django 5.2 has no CSP of its own. A view that
+    needs a stricter policy (media downloads: sandbox) sets the header itself and keeps it.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        self.policy = settings.CONTENT_SECURITY_POLICY
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if self.policy and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = self.policy
+        return response
