@@ -28,6 +28,8 @@ SECRET_KEY = env_secret("SECRET_KEY") or env_secret("NEXTAUTH_SECRET") or DEV_SE
 SALT = env_secret("SALT") or DEV_SALT
 # Encrypts stored LLM connection keys (playground); derived from SECRET_KEY when unset.
 ENCRYPTION_KEY = env_secret("ENCRYPTION_KEY")
+# How long the playground waits for an LLM connection to answer
+PLAYGROUND_TIMEOUT_SECONDS = env_int("LANGFUSE_PLAYGROUND_TIMEOUT_SECONDS", 60, minimum=1)
 if not DEBUG:
     if SECRET_KEY == DEV_SECRET_KEY:
         raise ConfigError(

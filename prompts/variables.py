@@ -32,3 +32,24 @@ def placeholders_in(content: Any) -> list[str]:
     return [
         m["name"] for m in content if isinstance(m, dict) and m.get("type") == "placeholder" and m.get("name")
     ]
+
+
+def fill_variables(text: str, values: dict[str, str]) -> str:
+    """`{{name}}` replaced by its value; variables without a value stay as written (as the SDKs' compile)."""
+    return VARIABLE_RE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def compile_prompt(content: Any, values: dict[str, str], placeholders: dict[str, list] | None = None) -> Any:
+    """A text prompt's text, or a chat prompt's messages, with variables filled in and each placeholder
+    replaced by its messages (a placeholder without messages is dropped)."""
+    if isinstance(content, str):
+        return fill_variables(content, values)
+    compiled: list[Any] = []
+    for message in content or []:
+        if isinstance(message, dict) and message.get("type") == "placeholder":
+            compiled.extend((placeholders or {}).get(message.get("name", ""), []))
+        elif isinstance(message, dict) and isinstance(message.get("content"), str):
+            compiled.append({**message, "content": fill_variables(message["content"], values)})
+        else:
+            compiled.append(message)
+    return compiled

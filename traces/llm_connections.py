@@ -20,8 +20,6 @@ from django.core.exceptions import ValidationError
 from accounts.models import Project
 from traces.models import LlmConnection
 
-TIMEOUT_SECONDS = 60
-
 
 def _fernet() -> Fernet:
     secret = settings.ENCRYPTION_KEY or settings.SECRET_KEY
@@ -94,19 +92,24 @@ def chat_completion(connection: LlmConnection, payload: dict[str, Any]) -> Compl
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
     url = f"{connection.base_url}/chat/completions"
+    timeout = settings.PLAYGROUND_TIMEOUT_SECONDS
     try:
-        response = requests.post(url, json=payload, headers=headers, timeout=TIMEOUT_SECONDS)
+        response = requests.post(url, json=payload, headers=headers, timeout=timeout)
     except requests.Timeout:
-        raise ConnectionFailed(f"{url} did not answer within {TIMEOUT_SECONDS} s") from None
+        raise ConnectionFailed(
+            f"{url} did not answer within {timeout} s: try again, pick a faster model, or raise "
+            "LANGFUSE_PLAYGROUND_TIMEOUT_SECONDS"
+        ) from None
     except requests.RequestException as exc:
-        raise ConnectionFailed(f"{url} could not be reached: {exc.__class__.__name__}: {exc}") from None
+        raise ConnectionFailed(f"{url} could not be reached ({_reason(exc)}): {UNREACHABLE_HINT}") from None
     try:
         body = response.json()
     except ValueError:
         body = None
     if response.status_code >= 400:
         detail = _error_message(body) or response.text[:500]
-        raise ConnectionFailed(f"{url} answered {response.status_code}: {detail}")
+        hint = STATUS_HINTS.get(response.status_code, "")
+        raise ConnectionFailed(f"{url} answered {response.status_code}: {detail}{hint}")
     if not isinstance(body, dict) or not body.get("choices"):
         raise ConnectionFailed(f"{url} answered without choices: {response.text[:500]}")
     message = (body["choices"][0] or {}).get("message") or {}
@@ -117,6 +120,28 @@ def chat_completion(connection: LlmConnection, payload: dict[str, Any]) -> Compl
     return Completion(
         content=content, model=str(body.get("model") or payload.get("model") or ""), usage=usage, raw=body
     )
+
+
+UNREACHABLE_HINT = (
+    "check the connection's base URL and that the endpoint is running and reachable from this server"
+)
+STATUS_HINTS = {
+    401: ". The API key was refused: an admin enters it again under Settings → LLM connections",
+    403: ". The API key may not use this model or endpoint",
+    404: ". Check the model name and the base URL (the server POSTs to <base URL>/chat/completions)",
+    429: ". The endpoint is rate limiting: wait a moment and run again",
+}
+
+
+def _reason(exc: requests.RequestException) -> str:
+    text = str(exc)
+    if "refused" in text.lower():
+        return "connection refused"
+    if "Name or service not known" in text or "getaddrinfo" in text or "Temporary failure in name" in text:
+        return "host name not found"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS error"
+    return f"{exc.__class__.__name__}: {text[:300]}"
 
 
 def _error_message(body: Any) -> str:

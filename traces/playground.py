@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from traces.ingest.records import Batch, ObservationRecord, TraceRecord
 from traces.ingest.writer import store_batch
-from traces.llm_connections import Completion
-from traces.models import Observation
+from traces.llm_connections import Completion, ConnectionFailed, chat_completion
+from traces.models import LlmConnection, Observation
 from traces.usage import normalize_usage
 
 ROLES = ["system", "user", "assistant", "tool", "developer"]
@@ -144,13 +144,90 @@ def call_from_post(data) -> Call:
                 extra=extras[index] if index < len(extras) else "",
             )
         )
+    return Call(model=data.get("model", "").strip(), messages=messages, params=params_from_post(data))
+
+
+def params_from_post(data) -> list[ParamRow]:
+    """The parameter rows of a playground form; rows with a blank name are dropped."""
     names, values = data.getlist("param_name"), data.getlist("param_value")
-    params = [
+    return [
         ParamRow(name.strip(), values[index] if index < len(values) else "")
         for index, name in enumerate(names)
         if name.strip()
     ]
-    return Call(model=data.get("model", "").strip(), messages=messages, params=params)
+
+
+# --- A prompt version as a call -----------------------------------------------------------------
+
+# The keys of a prompt's config that are Chat Completions parameters; the rest (e.g. an app's own
+# settings kept beside the prompt) are not sent.
+REQUEST_PARAMETERS = (
+    "temperature",
+    "max_tokens",
+    "max_completion_tokens",
+    "top_p",
+    "frequency_penalty",
+    "presence_penalty",
+    "stop",
+    "seed",
+    "n",
+    "response_format",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "reasoning_effort",
+    "user",
+)
+
+
+def config_params(config: Any) -> tuple[list[ParamRow], list[str]]:
+    """The request parameters a prompt's config sets, and the names of the other config keys."""
+    config = config if isinstance(config, dict) else {}
+    rows = [ParamRow(name, _param_text(config[name])) for name in REQUEST_PARAMETERS if name in config]
+    ignored = [name for name in config if name not in REQUEST_PARAMETERS and name != "model"]
+    return rows, ignored
+
+
+def prompt_messages(compiled: Any) -> list[MessageRow]:
+    """A compiled text prompt becomes one user message; a chat prompt's messages keep role and content."""
+    if isinstance(compiled, str):
+        return [MessageRow(role="user", content=compiled)]
+    rows = []
+    for message in compiled:
+        if isinstance(message, dict) and isinstance(message.get("content"), str):
+            extra = {k: v for k, v in message.items() if k not in ("role", "content", "type")}
+            rows.append(
+                MessageRow(
+                    role=str(message.get("role") or "user"),
+                    content=message["content"],
+                    extra=json.dumps(extra) if extra else "",
+                )
+            )
+        else:
+            rows.append(_message_row(message))
+    return rows
+
+
+def placeholder_messages(name: str, text: str) -> list[dict[str, Any]]:
+    """The messages typed for a chat prompt's placeholder: a JSON list of {"role", "content"} objects."""
+    if not text.strip():
+        return []
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"Placeholder {name}: not valid JSON ({exc})") from None
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("role"), str) and "content" in m for m in value
+    ):
+        raise ValueError(
+            f'Placeholder {name}: give a JSON list of messages, e.g. [{{"role": "user", "content": "Hi"}}]'
+        )
+    return value
 
 
 def output_text(value: Any) -> str:
@@ -201,7 +278,41 @@ def as_curl(payload: dict[str, Any], base_url: str = DEFAULT_BASE_URL) -> str:
     )
 
 
-# --- Tracing the replay -------------------------------------------------------------------------
+# --- Running and tracing ------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    error: str = ""
+    completion: Completion | None = None
+    trace_id: str = ""
+    usage: dict[str, Any] = field(default_factory=dict)
+
+
+NO_CONNECTION = "No LLM connection: an admin adds one under Settings → LLM connections"
+
+
+def run(
+    project_id: str,
+    payload: dict[str, Any],
+    connection: LlmConnection | None,
+    **link: Any,
+) -> RunResult:
+    """Call the connection with the payload and trace the call (see record_replay for `link`)."""
+    if connection is None:
+        return RunResult(error=NO_CONNECTION)
+    if not payload.get("model"):
+        return RunResult(error="Name a model to run")
+    started_at = timezone.now()
+    try:
+        completion = chat_completion(connection, payload)
+    except ConnectionFailed as exc:
+        return RunResult(error=str(exc))
+    trace_id = record_replay(project_id, payload, completion, started_at=started_at, **link)
+    return RunResult(completion=completion, trace_id=trace_id, usage=normalize_usage(usage=completion.usage))
+
+
+# --- Tracing the run ----------------------------------------------------------------------------
 
 
 def record_replay(
@@ -212,10 +323,18 @@ def record_replay(
     started_at,
     replay_of: str = "",
     replay_of_trace: str = "",
+    prompt: tuple[str, int] | None = None,
+    variables: dict[str, str] | None = None,
 ) -> str:
-    """Store the replay as a trace named "playground" with one generation; return the trace id."""
+    """Store the run as a trace named "playground" with one generation; return the trace id.
+
+    A replay notes the generation it replays; a prompt run links its generation to the prompt version
+    (so it counts among the version's generations and metrics) and notes the variables it filled in.
+    """
     trace_id, observation_id = uuid.uuid4().hex, uuid.uuid4().hex[:16]
-    metadata = {"replayOf": replay_of, "replayOfTrace": replay_of_trace} if replay_of else {}
+    metadata: dict[str, Any] = {"replayOf": replay_of, "replayOfTrace": replay_of_trace} if replay_of else {}
+    if prompt:
+        metadata.update({"prompt": prompt[0], "promptVersion": prompt[1], "variables": variables or {}})
     params = {k: v for k, v in payload.items() if k not in ("model", "messages")}
     output = {"role": "assistant", "content": completion.content}
     trace = TraceRecord(
@@ -243,6 +362,8 @@ def record_replay(
             "model_parameters": params or None,
         },
     )
+    if prompt:
+        generation.fields.update({"prompt_name": prompt[0], "prompt_version": prompt[1]})
     usage = normalize_usage(usage=completion.usage)
     if usage:
         generation.fields["provided_usage_details"] = usage

@@ -8,7 +8,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import has_role, project_view
@@ -17,7 +16,6 @@ from accounts.settings_pages import project_links
 from langfuse_ui.htmx import render_page
 from traces import llm_connections, playground
 from traces.models import LlmConnection, Observation
-from traces.usage import normalize_usage
 
 PLAYGROUND_PAGE = "traces/playground.html"
 CONNECTIONS_PAGE = "settings/llm_connections.html"
@@ -100,27 +98,17 @@ def playground_page(request: HttpRequest) -> HttpResponse:
 
 
 def _run(request: HttpRequest, call, connection, original: Observation | None) -> dict:
-    if connection is None:
-        return {"error": "No LLM connection: an admin adds one under Settings → LLM connections"}
-    if not call.model:
-        return {"error": "Name a model to run"}
-    payload = call.payload()
-    started_at = timezone.now()
-    try:
-        completion = llm_connections.chat_completion(connection, payload)
-    except llm_connections.ConnectionFailed as exc:
-        return {"error": str(exc)}
-    trace_id = playground.record_replay(
+    result = playground.run(
         request.project.pk,
-        payload,
-        completion,
-        started_at=started_at,
+        call.payload(),
+        connection,
         replay_of=original.id if original else "",
         replay_of_trace=(original.trace_id or "") if original else "",
     )
-    replay_url = reverse("traces:detail", args=[request.project.pk, trace_id])
-    usage = normalize_usage(usage=completion.usage)
-    return {"completion": completion, "replay_url": replay_url, "replay_usage": usage}
+    if result.error:
+        return {"error": result.error}
+    replay_url = reverse("traces:detail", args=[request.project.pk, result.trace_id])
+    return {"completion": result.completion, "replay_url": replay_url, "replay_usage": result.usage}
 
 
 # --- Settings: LLM connections ------------------------------------------------------------------

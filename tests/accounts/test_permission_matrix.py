@@ -101,6 +101,7 @@ PAGES: dict[str, tuple[str | None, str | None]] = {
     "prompts:detail": (VIEWER, MEMBER),
     "prompts:labels": (None, MEMBER),
     "prompts:compare": (VIEWER, None),
+    "prompts:playground": (VIEWER, MEMBER),
     # budgets: organisation cost view, project budgets
     "budgets:organization-dashboard": (ADMIN, None),
     "budgets:organization-csv": (ADMIN, None),
@@ -179,6 +180,7 @@ API_OPEN_ROUTES: dict[str, str] = {
     "api:media-upload": "the URL carries a signed, expiring upload token",
     "api:media-download": "the URL carries a signed, expiring download token",
     "api:openapi": "the OpenAPI document of the public API, public like Langfuse's own",
+    "api:not-found": "JSON 404 for any /api/public/ URL no route matches",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +23,10 @@ class FakeOpenAI:
 
 
 @contextmanager
-def fake_openai(status: int = 200) -> Iterator[FakeOpenAI]:
+def fake_openai(
+    status: int = 200, error: str = "upstream model is overloaded", delay: float = 0
+) -> Iterator[FakeOpenAI]:
+    """Answers `status` (with `error` as the message when not 200), after `delay` seconds."""
     server_state: dict[str, FakeOpenAI] = {}
 
     class Handler(BaseHTTPRequestHandler):
@@ -31,10 +35,11 @@ def fake_openai(status: int = 200) -> Iterator[FakeOpenAI]:
             fake = server_state["fake"]
             fake.received.append(body)
             fake.headers.append(dict(self.headers))
+            time.sleep(delay)
             if self.path != "/v1/chat/completions":
                 self._answer(404, {"error": {"message": f"no route {self.path}"}})
             elif status != 200:
-                self._answer(status, {"error": {"message": "upstream model is overloaded"}})
+                self._answer(status, {"error": {"message": error}})
             else:
                 self._answer(
                     200,

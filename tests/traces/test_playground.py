@@ -277,3 +277,53 @@ def test_the_key_is_encrypted_with_encryption_key_and_a_changed_key_is_reported(
     settings.ENCRYPTION_KEY = "another-encryption-key"
     with pytest.raises(llm_connections.ConnectionFailed, match="cannot be decrypted"):
         llm_connections.decrypt_key(made.encrypted_api_key)
+
+
+def test_htmx_run_swaps_only_the_results_panel_beside_the_original(client, team):
+    original = make_original(team.project)
+    with fake_openai() as fake:
+        llm_connections.create_connection(team.project, name="proxy", base_url=fake.base_url, api_key="")
+        client.force_login(team.member)
+        form = form_of(client.get(page_url(team.project, original)))
+        response = client.post(
+            page_url(team.project, original),
+            {**form, "action": "run"},
+            HTTP_HX_REQUEST="true",
+            HTTP_HX_TARGET="pg-results",
+        )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html and 'name="content"' not in html
+    assert html.lstrip().startswith('<div class="pg-results" id="pg-results"')
+    assert REPLY in html and "It is 21 °C in Paris." in html
+    assert 'id="pg-replay-link"' in html
+    assert len(fake.received) == 1
+
+
+def test_the_run_button_posts_with_htmx_and_shows_a_loading_indicator(client, team):
+    original = make_original(team.project)
+    llm_connections.create_connection(team.project, name="p", base_url="http://127.0.0.1:9/v1", api_key="")
+    client.force_login(team.member)
+    html = client.get(page_url(team.project, original)).content.decode()
+    run_button = html.split('id="pg-run"')[1].split(">")[0]
+    assert 'hx-target="#pg-results"' in run_button and 'hx-indicator="#pg-running"' in run_button
+    assert 'id="pg-running"' in html and "js/playground.js" in html
+    assert "<script>" not in html  # no inline script (Content-Security-Policy)
+
+
+def test_a_refused_key_is_explained_in_the_htmx_panel(client, team):
+    original = make_original(team.project)
+    with fake_openai(status=401, error="Incorrect API key provided") as fake:
+        llm_connections.create_connection(team.project, name="proxy", base_url=fake.base_url, api_key="sk-x")
+        client.force_login(team.member)
+        form = form_of(client.get(page_url(team.project, original)))
+        response = client.post(
+            page_url(team.project, original),
+            {**form, "action": "run"},
+            HTTP_HX_REQUEST="true",
+            HTTP_HX_TARGET="pg-results",
+        )
+    html = response.content.decode()
+    assert 'id="pg-error"' in html and "<html" not in html
+    assert "answered 401: Incorrect API key provided. The API key was refused" in html
+    assert not Trace.objects.filter(project=team.project, name="playground").exists()
