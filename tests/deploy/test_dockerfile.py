@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.deploy import image
 from tests.deploy.conftest import clean_env
@@ -56,6 +57,15 @@ def test_runtime_runs_as_a_non_root_user(runtime):
     # The user exists in the image (created in the runtime stage) and owns the data folder only.
     creating = " ".join(i.text for i in runtime.all("RUN"))
     assert f"--uid {name}" in creating and f"chown {name}:" in creating
+
+
+def test_the_chart_runs_pods_as_the_image_user_on_the_image_port(runtime):
+    values = yaml.safe_load((image.BASE_DIR / "deploy/helm/langfuse-ui/values.yaml").read_text())
+    (user,) = runtime.all("USER")
+    uid, _, gid = user.text.partition(":")
+    assert values["podSecurityContext"]["runAsUser"] == int(uid)
+    assert values["podSecurityContext"]["runAsGroup"] == int(gid)
+    assert [i.text for i in runtime.all("EXPOSE")] == [str(values["containerPort"])]
 
 
 def test_port_command_and_health_check(runtime):
