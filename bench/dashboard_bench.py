@@ -7,7 +7,15 @@ Seed a scratch database first, then point this at it:
     DEBUG=true DATABASE_URL=... python manage.py seed_demo --traces 50000 --days 30 --now 2026-01-31T00:00:00Z
     DEBUG=true DATABASE_URL=... python bench/dashboard_bench.py --now 2026-01-31T00:00:00Z
 
-It renders through Django's test client as a bench user with the Viewer role (created in the
+At 10,000,000 observations (seed_demo writes ~400 traces/s on a busy machine; bench/clone_load.py
+multiplies a seeded project inside PostgreSQL):
+
+    DEBUG=true DATABASE_URL=... python manage.py seed_demo --traces 134000 --days 30 --now 2026-11-27T00:00:00Z
+    DATABASE_URL=... python bench/clone_load.py --copies 9       # 1.34 M traces, 10.8 M observations
+    DATABASE_URL=... python manage.py migrate                      # the rollup backfill, if not applied yet
+    DATABASE_URL=... python bench/dashboard_bench.py --now 2026-11-27T00:00:00Z
+
+It runs with production settings (DEBUG=false) and renders through Django's test client as a bench user with the Viewer role (created in the
 project if missing), so the times include access checks, every query and template rendering;
 not the network. Each figure is the median of --runs runs after one warm-up run.
 """
@@ -24,6 +32,10 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "langfuse_ui.settings")
+# Production settings: DEBUG=true keeps template debug data and logs every query.
+os.environ["DEBUG"] = "false"
+os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 40)
+os.environ.setdefault("SALT", "bench-only-salt")
 
 
 def main() -> None:

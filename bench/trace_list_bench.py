@@ -11,6 +11,14 @@ the test suite.
 
   .venv/bin/python bench/trace_list_bench.py --traces 50000
   .venv/bin/python bench/trace_list_bench.py --traces 1000000 --repeat 20 --explain
+
+--project uses an existing project as it is (no seeding, no moving of the data); --now then freezes
+the clock at the end of its data (seed_demo's --now) so the time presets find rows:
+
+  .venv/bin/python bench/trace_list_bench.py --database-url ... --project demo-project \
+      --now 2026-11-27T00:00:00Z --big-trace
+
+--big-trace adds (once) a trace with 1,000 observations to the project and times its page.
 """
 
 from __future__ import annotations
@@ -42,6 +50,9 @@ def parse_args() -> argparse.Namespace:
         "--explain", action="store_true", help="print the plan of the list query per scenario"
     )
     parser.add_argument("--only", help="run only scenarios whose name contains this text")
+    parser.add_argument("--project", help="an existing project, used as it is (no seeding)")
+    parser.add_argument("--now", help="ISO time the clock is frozen at (with --project)")
+    parser.add_argument("--big-trace", action="store_true", help="time a trace with 1,000 observations")
     return parser.parse_args()
 
 
@@ -97,6 +108,63 @@ def prepare(traces: int, days: int):
         for table in ("traces", "observations", "scores"):
             cursor.execute(f"VACUUM ANALYZE {table}")
     return project, user
+
+
+def existing(project_id: str):
+    """The project as it is, with a bench owner."""
+    from accounts.models import OrganizationMembership, Project, Role, User
+
+    project = Project.objects.get(pk=project_id)
+    user = User.objects.filter(email="bench@bench.test").first() or User.objects.create_user(
+        "bench@bench.test", "x"
+    )
+    OrganizationMembership.objects.get_or_create(
+        organization=project.organization, user=user, defaults={"role": Role.OWNER}
+    )
+    return project, user
+
+
+BIG_TRACE = "bench-trace-1000-observations"
+
+
+def big_trace(project) -> str:
+    """A trace with 1,000 nested observations (10 spans of 99 generations/events), made once."""
+    from traces.models import Observation, Trace
+
+    if not Trace.objects.filter(project=project, id=BIG_TRACE).exists():
+        start = (
+            Trace.objects.filter(project=project)
+            .order_by("-timestamp")
+            .values_list("timestamp", flat=True)[0]
+        )
+        rows = []
+        for span in range(10):
+            span_id = f"{BIG_TRACE}-s{span}"
+            rows.append(
+                Observation(
+                    project=project,
+                    id=span_id,
+                    trace_id=BIG_TRACE,
+                    type="SPAN",
+                    name=f"step {span}",
+                    start_time=start + timedelta(seconds=span),
+                    end_time=start + timedelta(seconds=span + 1),
+                    input={"step": span},
+                )
+            )
+            for child in range(99):
+                at = start + timedelta(seconds=span, milliseconds=child * 10)
+                rows.append(Observation(
+                    project=project, id=f"{span_id}-{child}", trace_id=BIG_TRACE, parent_observation_id=span_id,
+                    type="GENERATION" if child % 3 == 0 else "EVENT", name=f"call {child}", start_time=at,
+                    end_time=at + timedelta(milliseconds=8), provided_model_name="gpt-4o-mini",
+                    usage_details={"input": 120, "output": 30, "total": 150},
+                    input=[{"role": "user", "content": f"question {child}"}], output={"content": "answer"},
+                ))  # fmt: skip
+        Trace.objects.create(project=project, id=BIG_TRACE, timestamp=start, name="big", start_time=start,
+                             end_time=start + timedelta(seconds=10), observation_count=len(rows))  # fmt: skip
+        Observation.objects.bulk_create(rows)
+    return BIG_TRACE
 
 
 def shift_to_now(project) -> None:
@@ -276,7 +344,14 @@ def main() -> None:
     setup_django(args.database_url)
     from django.test import Client
 
-    project, user = prepare(args.traces, args.days)
+    if args.now:
+        from unittest import mock
+
+        from django.utils.dateparse import parse_datetime
+
+        frozen = parse_datetime(args.now)
+        mock.patch("django.utils.timezone.now", return_value=frozen).start()
+    project, user = existing(args.project) if args.project else prepare(args.traces, args.days)
     from traces.models import Observation, Trace
 
     client = Client()
@@ -290,17 +365,21 @@ def main() -> None:
     runs = scenarios(common_values(project))
     if total > 100 * 50:
         runs.append(("page 100 (keyset cursor)", {"after": deep_cursor(project, 100)}))
+    if args.big_trace:
+        runs.append(("trace with 1,000 observations", {"_path": f"{url}/{big_trace(project)}"}))
     if args.only:
         runs = [(name, params) for name, params in runs if args.only in name]
     header = ("scenario", "p50 ms", "p95 ms", "max ms", "sql p50", "sql p95", "rows", "queries")
     print(f"{header[0]:30}" + "".join(f"{title:>9}" for title in header[1:]))
     for name, params in runs:
-        times, sql_times, rows, queries = measure(client, url, params, args.repeat)
+        params = dict(params)
+        path = params.pop("_path", url)
+        times, sql_times, rows, queries = measure(client, path, params, args.repeat)
         figures = [p50(times), p95(times), max(times), p50(sql_times), p95(sql_times)]
         print(
             f"{name:30}" + "".join(f"{value:9.1f}" for value in figures) + f"{rows:9}{queries:9}", flush=True
         )
-        if args.explain:
+        if args.explain and path == url:
             print(explain(project, params))
 
 

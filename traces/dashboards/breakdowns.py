@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from traces.dashboards import rollups
 from traces.dashboards.base import OBSERVATIONS, SECONDS, TOP, Scope, with_traces
 
 # Grouping columns of the traces CTE, by the name the dashboard uses for them.
@@ -19,6 +20,10 @@ DIMENSIONS = {
     "release": "release",
     "session": "session_id",
 }
+
+
+# Dimensions the hourly rollup carries.
+ROLLUP_DIMENSIONS = {"name", "environment", "release"}
 
 
 @dataclass(frozen=True)
@@ -35,20 +40,22 @@ def cost_by(scope: Scope, dimension: str, *, top: int = TOP, skip_empty: bool = 
     to the window's totals. skip_empty leaves out traces without a value (top users, sessions)."""
     column = DIMENSIONS[dimension]
     where = f"WHERE {column} IS NOT NULL" if skip_empty else ""
-    rows = with_traces(
-        scope,
-        f"""SELECT CASE WHEN rank <= %s THEN key END, rank > %s AS other,
-                   sum(cost), sum(traces), sum(tokens), min(rank)
-            FROM (SELECT {column} AS key, sum(total_cost) AS cost, count(*) AS traces,
-                         sum(total_tokens) AS tokens,
-                         row_number() OVER (ORDER BY sum(total_cost) DESC, {column} NULLS LAST) AS rank
-                  FROM t {where} GROUP BY {column}) AS g
-            GROUP BY 1, 2 ORDER BY 2, 6""",
-        [top, top],
-        team=dimension == "team",
-    )
+    ranked = """SELECT CASE WHEN rank <= %s THEN key END, rank > %s AS other,
+                       sum(cost), sum(traces), sum(tokens), min(rank)
+                FROM (SELECT key, cost, traces, tokens,
+                             row_number() OVER (ORDER BY cost DESC, key NULLS LAST) AS rank
+                      FROM ({groups}) AS g0) AS g
+                GROUP BY 1, 2 ORDER BY 2, 6"""
+    span = rollups.span_of(scope) if dimension in ROLLUP_DIMENSIONS else None
+    if span:
+        groups, params = rollups.grouped_traces(scope, span, column, where.replace(column, "key"))
+        rows = rollups.with_edges(scope, span, ranked.format(groups=groups), [top, top, *params])
+    else:
+        groups = f"""SELECT {column} AS key, sum(total_cost) AS cost, count(*) AS traces,
+                            sum(total_tokens) AS tokens FROM t {where} GROUP BY {column}"""
+        rows = with_traces(scope, ranked.format(groups=groups), [top, top], team=dimension == "team")
     return [
-        Group(key=key, cost=Decimal(cost), traces=count, tokens=int(tokens), other=other)
+        Group(key=key, cost=Decimal(cost), traces=int(count), tokens=int(tokens), other=other)
         for key, other, cost, count, tokens, _ in rows
     ]
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from traces.dashboards import rollups
 from traces.dashboards.base import OBSERVATIONS, SECONDS, Scope, with_traces
 
 NO_MODEL = "(no model)"
@@ -52,6 +53,9 @@ def bucket_of(column: str = "t.timestamp") -> str:
 
 
 def cost_by_model(scope: Scope) -> TimeSeries:
+    if span := rollups.span_of(scope):
+        rows = rollups.cost_by_model(scope, span, OBSERVATIONS, NO_MODEL)
+        return pivot(scope.period.buckets(), rows, Decimal(0))
     rows = with_traces(
         scope,
         f"""SELECT {bucket_of()}, coalesce(o.provided_model_name, %s), sum(o.total_cost)
@@ -69,15 +73,18 @@ USAGE_ORDER = ["input", "input_cached_tokens", "output", "output_reasoning_token
 def tokens_by_usage_type(scope: Scope) -> TimeSeries:
     """Every usage type the observations carry (input, output, cached, reasoning, audio, ...),
     except the `total` they add up to."""
-    rows = with_traces(
-        scope,
-        f"""SELECT {bucket_of()}, u.key, sum(u.value::numeric)
-            FROM t {OBSERVATIONS}
-            CROSS JOIN LATERAL jsonb_each(o.usage_details) AS u(key, value)
-            WHERE o.usage_details <> '{{}}'::jsonb AND jsonb_typeof(u.value) = 'number' AND u.key <> 'total'
-            GROUP BY 1, 2""",
-        [scope.period.bucket, scope.project_id],
-    )
+    if span := rollups.span_of(scope):
+        rows = rollups.tokens_by_usage_type(scope, span, OBSERVATIONS)
+    else:
+        rows = with_traces(
+            scope,
+            f"""SELECT {bucket_of()}, u.key, sum(u.value::numeric)
+                FROM t {OBSERVATIONS}
+                CROSS JOIN LATERAL jsonb_each(o.usage_details) AS u(key, value)
+                WHERE o.usage_details <> '{{}}'::jsonb AND jsonb_typeof(u.value) = 'number' AND u.key <> 'total'
+                GROUP BY 1, 2""",
+            [scope.period.bucket, scope.project_id],
+        )
     rows = [(bucket, key, int(value) if value == int(value) else value) for bucket, key, value in rows]
     series = pivot(scope.period.buckets(), rows, 0)
     known = [line for name in USAGE_ORDER for line in series.lines if line.name == name]
@@ -119,11 +126,14 @@ class Volume:
 
 
 def trace_volume(scope: Scope) -> Volume:
-    rows = with_traces(
-        scope,
-        f"SELECT {bucket_of()}, count(*), count(*) FILTER (WHERE t.error_count > 0) FROM t GROUP BY 1",
-        [scope.period.bucket],
-    )
+    if span := rollups.span_of(scope):
+        rows = rollups.trace_volume(scope, span)
+    else:
+        rows = with_traces(
+            scope,
+            f"SELECT {bucket_of()}, count(*), count(*) FILTER (WHERE t.error_count > 0) FROM t GROUP BY 1",
+            [scope.period.bucket],
+        )
     buckets = scope.period.buckets()
     index = {bucket: i for i, bucket in enumerate(buckets)}
     traces, errors = [0] * len(buckets), [0] * len(buckets)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from traces.dashboards import rollups
 from traces.dashboards.base import SECONDS, Scope, with_traces
 from traces.dashboards.charts import count, percent, seconds, usd
 
@@ -63,16 +64,26 @@ class Change:
         return "worse" if worse else "better"
 
 
+LATENCY = SECONDS.format(start="start_time", end="end_time")
 TOTALS_SQL = f"""
 SELECT count(*), coalesce(sum(total_cost), 0), coalesce(sum(total_tokens), 0),
        count(*) FILTER (WHERE error_count > 0),
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY {SECONDS.format(start="start_time", end="end_time")})
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY {LATENCY})
            FILTER (WHERE start_time IS NOT NULL AND end_time IS NOT NULL)
 FROM t
+"""
+P95_SQL = f"""
+SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY {LATENCY})
+FROM t WHERE start_time IS NOT NULL AND end_time IS NOT NULL
 """
 
 
 def totals(scope: Scope) -> Totals:
+    """Counts and sums from the hourly rollups when the filters allow; p95 from the raw rows."""
+    if span := rollups.span_of(scope):
+        count, cost, tokens, errors = rollups.totals(scope, span)
+        [(p95,)] = with_traces(scope, P95_SQL)
+        return Totals(traces=count, cost=cost, tokens=tokens, errors=errors, p95_latency=p95)
     [(count, cost, tokens, errors, p95)] = with_traces(scope, TOTALS_SQL)
     return Totals(traces=count, cost=Decimal(cost), tokens=int(tokens), errors=errors, p95_latency=p95)
 

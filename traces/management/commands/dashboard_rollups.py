@@ -1,0 +1,47 @@
+"""manage.py dashboard_rollups: check, compact or rebuild the dashboard's hourly rollups."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from django.core.management.base import BaseCommand
+
+from traces.dashboards import rollups
+
+
+class Command(BaseCommand):
+    help = (
+        "Compare the dashboard rollups with aggregates over the raw traces and observations (--check), "
+        "fold their delta rows (--compact) or recompute them from the raw rows (--rebuild)."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--check", action="store_true", help="Exit 1 and list the keys that differ")
+        parser.add_argument(
+            "--compact", action="store_true", help="One row per key (run it every few minutes)"
+        )
+        parser.add_argument(
+            "--rebuild", action="store_true", help="Recompute both tables (writers wait meanwhile)"
+        )
+        parser.add_argument("--project", metavar="ID", help="Check one project only")
+
+    def handle(self, *args, check: bool, compact: bool, rebuild: bool, project: str | None, **options):
+        if not (check or compact or rebuild):
+            check = True
+        started = time.monotonic()
+        if rebuild:
+            rollups.rebuild()
+            self.stdout.write(f"Rebuilt in {time.monotonic() - started:.1f}s")
+        if compact:
+            before = rollups.delta_rows()
+            rollups.compact()
+            self.stdout.write(f"Compacted {before:,} rows to {rollups.delta_rows():,}")
+        if check:
+            mismatches = rollups.check(project)
+            if mismatches:
+                for m in mismatches[:50]:
+                    self.stderr.write(f"{m.table} {m.key}: raw {m.raw}, rollup {m.rollup}")
+                self.stderr.write(f"{len(mismatches):,} keys differ; `--rebuild` recomputes them")
+                sys.exit(1)
+            self.stdout.write(f"Rollups agree with the raw rows ({time.monotonic() - started:.1f}s)")
