@@ -55,7 +55,9 @@ def _pick(setting: str, names: dict[str, str], secret: bool = False) -> str:
 def export_bucket() -> ExportBucket | None:
     """The export bucket from the environment; None when exports to a bucket are off."""
     bucket = env_str(f"{PREFIX}BUCKET").strip()
-    if not env_bool(f"{PREFIX}ENABLED", bool(bucket)):
+    # Empty (as copied from .env.example) means unset: on exactly when a bucket is named.
+    enabled = env_bool(f"{PREFIX}ENABLED") if env_str(f"{PREFIX}ENABLED").strip() else bool(bucket)
+    if not enabled:
         return None
     if not bucket:
         raise ConfigError(f"{PREFIX}ENABLED is true but {PREFIX}BUCKET is not set: name the export bucket")

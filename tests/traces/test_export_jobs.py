@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -331,3 +332,29 @@ def test_run_export_jobs_command_runs_the_queue(team, export_bucket_env, capsys)
     assert "Queued 1 daily export(s)" in out
     assert out.count(": done, ") == 2
     assert ExportJob.objects.filter(status=ExportStatus.DONE).count() == 2
+
+
+def test_settings_copied_from_env_example_fall_back_to_the_generic_variables(monkeypatch, moto_endpoint):
+    for name in [name for name in os.environ if name.startswith("LANGFUSE_S3")]:
+        monkeypatch.delenv(name)
+    empty = ["ENABLED", "REGION", "ENDPOINT", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "FORCE_PATH_STYLE"]
+    for name in empty:
+        monkeypatch.setenv(f"LANGFUSE_S3_BATCH_EXPORT_{name}", "")
+    monkeypatch.setenv("LANGFUSE_S3_BATCH_EXPORT_BUCKET", "exports")
+    monkeypatch.setenv("LANGFUSE_S3_ENDPOINT", "http://minio:9000")
+    monkeypatch.setenv("LANGFUSE_S3_ACCESS_KEY_ID", "generic-key")
+    monkeypatch.setenv("LANGFUSE_S3_FORCE_PATH_STYLE", "true")
+
+    target = export_bucket()
+
+    assert (target.bucket, target.endpoint, target.access_key_id, target.force_path_style, target.prefix) == (
+        "exports",
+        "http://minio:9000",
+        "generic-key",
+        True,
+        "exports/",
+    )
+    assert target.name("endpoint") == "LANGFUSE_S3_ENDPOINT"
+    assert target.name("secret_access_key") == "LANGFUSE_S3_BATCH_EXPORT_SECRET_ACCESS_KEY"
+    monkeypatch.setenv("LANGFUSE_S3_BATCH_EXPORT_ENABLED", "false")
+    assert export_bucket() is None
