@@ -159,21 +159,27 @@ class OtlpTemplates:
         self.templates = []
         for seed in range(count):
             bodies, _ = otlp_load.build_payloads(
-                traces_per_body, spans_per_trace, traces_per_body * spans_per_trace, seed + 1
+                traces_per_body, spans_per_trace, traces_per_body * spans_per_trace, 10**6 + seed
             )
             spans = list(_spans(bodies[0]))
-            traces = sorted({s.trace_id for s in spans})
-            self.templates.append((bodies[0], traces, [s.span_id for s in spans]))
+            ids = sorted({s.trace_id for s in spans}) + [s.span_id for s in spans]
+            # Every place an id occurs (its own field, parent_span_id of its children), found once:
+            # the copies are then written in one pass, never replacing bytes a new id brought in.
+            places = []
+            for index, old in enumerate(ids):
+                at = bodies[0].find(old)
+                while at >= 0:
+                    places.append((at, index))
+                    at = bodies[0].find(old, at + 1)
+            self.templates.append((bodies[0], ids, places, len({s.trace_id for s in spans})))
 
     def unit(self, rng: random.Random) -> Unit:
-        body, traces, span_ids = rng.choice(self.templates)
-        new_traces = [rng.randbytes(16) for _ in traces]
-        new_spans = [rng.randbytes(8) for _ in span_ids]
-        for old, new in zip(traces, new_traces, strict=True):
-            body = body.replace(old, new)
-        for old, new in zip(span_ids, new_spans, strict=True):
-            body = body.replace(old, new)
-        return Unit("otlp", body, [t.hex() for t in new_traces], [s.hex() for s in new_spans])
+        body, ids, places, n_traces = rng.choice(self.templates)
+        new = [rng.randbytes(len(old)) for old in ids]
+        out = bytearray(body)
+        for at, index in places:
+            out[at : at + len(ids[index])] = new[index]
+        return Unit("otlp", bytes(out), [t.hex() for t in new[:n_traces]], [s.hex() for s in new[n_traces:]])
 
 
 def legacy_unit(rng: random.Random, traces: int = 5, generations: int = 3) -> Unit:
