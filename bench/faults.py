@@ -8,7 +8,7 @@ production mode (DEBUG=false), prints one JSON line per round and a final JSON v
   .venv/bin/python bench/faults.py kill --rounds 5
   .venv/bin/python bench/faults.py pg-restart --rounds 5
   .venv/bin/python bench/faults.py race --rounds 5 --traces 300
-  .venv/bin/python bench/faults.py soak --minutes 20 --spans-per-s 2000
+  .venv/bin/python bench/faults.py soak --minutes 20          # at half the throughput measured first
 
 Results and what they mean: docs/reliability.md.
 """
@@ -207,7 +207,10 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=1)
     p = sub.add_parser("soak")
     p.add_argument("--minutes", type=float, default=20)
-    p.add_argument("--spans-per-s", type=int, default=2000)
+    p.add_argument(
+        "--spans-per-s", type=int, default=0, help="offered rate; 0: half of what a calibration run measures"
+    )
+    p.add_argument("--calibrate-s", type=float, default=60, help="length of the calibration run")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--clients", type=int, default=6)
     args = ap.parse_args()
