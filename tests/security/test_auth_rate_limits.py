@@ -11,8 +11,9 @@ from django.db import connection
 from accounts import api_keys
 from langfuse_ui import throttle
 from langfuse_ui.models import AuthFailureWindow
-from tests.factories import PASSWORD, make_key, make_project, make_user
+from tests.factories import PASSWORD, make_key, make_project
 from tests.live import database_url_of_current_connection, start_server
+from tests.security.test_headers_and_cookies import make_person
 
 pytestmark = pytest.mark.django_db
 TOO_MANY = "Too many failed login attempts"
@@ -156,7 +157,7 @@ def test_sign_in_failures_sent_to_two_server_processes_add_up(tmp_path):
     """allauth's limit (5 failed sign-ins per email per 5 minutes) counts in PostgreSQL's cache table.
 
     Both replicas serve one public host name (allauth's key includes it), as behind a load balancer."""
-    user = make_user("limited@acme.test")
+    user = make_person("limited@acme.test")
     url = database_url_of_current_connection()
     servers = [start_server(url, tmp_path / f"server{n}.log") for n in range(2)]
     try:
