@@ -68,54 +68,79 @@ def _inputs(content: Any, data) -> Inputs:
     )
 
 
-def _call(content: Any, inputs: Inputs, placeholders: dict[str, list], model: str, params) -> playground.Call:
-    compiled = compile_prompt(content, inputs.filled(), placeholders)
-    return playground.Call(model=model, messages=playground.prompt_messages(compiled), params=params)
+@dataclass
+class Draft:
+    """The version as it would be sent: resolved content, the form's inputs, the compiled call, and why it
+    cannot be sent (a reference that does not resolve, a placeholder that is not JSON, a missing variable)."""
+
+    content: Any
+    inputs: Inputs
+    call: playground.Call
+    ignored_config: list[str]
+    error: str = ""
 
 
-@require_http_methods(["GET", "HEAD", "POST"])
-@project_view()
-def prompt_playground(request: HttpRequest, name: str) -> HttpResponse:
-    """GET shows the version with an input per variable; POST (members) compiles it, runs it and traces it."""
-    row = _version(request, name)
-    if request.method == "POST" and not has_role(request.role, Role.MEMBER):
-        raise PermissionDenied("Running the playground needs the Member role or higher")
-    connections = LlmConnection.objects.for_project(request.project)
-    connection_id = request.POST.get("connection") or request.GET.get("connection")
-    connection = connections.filter(pk=connection_id).first() if connection_id else connections.first()
+def _draft(request: HttpRequest, row: Prompt, connection: LlmConnection | None) -> Draft:
+    posted = request.method == "POST"
+    errors = []
     try:
-        content, resolve_error = composition.resolve_content(request.project, row)[0], ""
+        content = composition.resolve_content(request.project, row)[0]
     except PromptError as exc:
-        content, resolve_error = row.prompt, str(exc)
-    config_rows, ignored = playground.config_params(row.config)
-    data = request.POST if request.method == "POST" else request.GET
-    inputs = _inputs(content, data)
-    default_model = (row.config or {}).get("model") if isinstance(row.config, dict) else None
-    model = data.get("model", "").strip() if request.method == "POST" else ""
-    model = model or str(default_model or (connection.default_model if connection else ""))
-    params = playground.params_from_post(request.POST) if request.method == "POST" else config_rows
-    context: dict[str, Any] = {"error": resolve_error}
+        content = row.prompt
+        errors.append(str(exc))
+    inputs = _inputs(content, request.POST if posted else request.GET)
     placeholders: dict[str, list] = {}
     for placeholder, text in inputs.placeholders.items():
         try:
             placeholders[placeholder] = playground.placeholder_messages(placeholder, text)
         except ValueError as exc:
-            context["error"] = context["error"] or str(exc)
-    call = _call(content, inputs, placeholders, model, params)
-    if request.method == "POST" and not context["error"]:
-        context.update(_run(request, row, call, connection, inputs))
+            errors.append(str(exc))
+    if posted and inputs.missing:
+        names = ", ".join("{{%s}}" % name for name in inputs.missing)  # noqa: UP031
+        errors.append(f"Fill in every variable before running: {names} (nothing was sent)")
+    config = row.config if isinstance(row.config, dict) else {}
+    config_rows, ignored = playground.config_params(config)
+    model = request.POST.get("model", "").strip() if posted else ""
+    model = model or str(config.get("model") or (connection.default_model if connection else ""))
+    compiled = compile_prompt(content, inputs.filled(), placeholders)
+    call = playground.Call(
+        model=model,
+        messages=playground.prompt_messages(compiled),
+        params=playground.params_from_post(request.POST) if posted else config_rows,
+    )
+    return Draft(content, inputs, call, ignored, " ".join(errors))
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@project_view()
+def prompt_playground(request: HttpRequest, name: str) -> HttpResponse:
+    """GET shows the version with an input per variable; POST (members) compiles it, runs it and traces it.
+
+    Input that cannot be sent answers 422 with the reason in the results panel; an error of the LLM
+    endpoint is a result like an answer (200), shown in the same panel."""
+    row = _version(request, name)
+    posted = request.method == "POST"
+    if posted and not has_role(request.role, Role.MEMBER):
+        raise PermissionDenied("Running the playground needs the Member role or higher")
+    connection = playground.pick_connection(
+        request.project, request.POST.get("connection") or request.GET.get("connection")
+    )
+    draft = _draft(request, row, connection)
+    context: dict[str, Any] = {"error": draft.error}
+    status = 422 if posted and draft.error else 200
+    if posted and not draft.error:
+        context.update(_run(request, row, draft, connection))
+        status = context.pop("status", 200)
     base_url = connection.base_url if connection else playground.DEFAULT_BASE_URL
-    payload = call.payload()
+    payload = draft.call.payload()
     context.update(
         {
             "project": request.project,
             "name": row.name,
             "selected": row,
-            "content": content,
-            "inputs": inputs,
-            "call": call,
-            "ignored_config": ignored,
-            "connections": connections,
+            "draft": draft,
+            "call": draft.call,
+            "connections": LlmConnection.objects.for_project(request.project),
             "connection": connection,
             "can_run": has_role(request.role, Role.MEMBER),
             "can_manage": has_role(request.role, Role.ADMIN),
@@ -124,22 +149,21 @@ def prompt_playground(request: HttpRequest, name: str) -> HttpResponse:
             "curl_code": playground.as_curl(payload, base_url),
         }
     )
-    return render_page(request, PAGE, context)
+    response = render_page(request, PAGE, context)
+    response.status_code = status
+    return response
 
 
-def _run(request: HttpRequest, row: Prompt, call: playground.Call, connection, inputs: Inputs) -> dict:
-    if inputs.missing:
-        names = ", ".join("{{%s}}" % name for name in inputs.missing)  # noqa: UP031
-        return {"error": f"Fill in every variable before running: {names} (nothing was sent)"}
+def _run(request: HttpRequest, row: Prompt, draft: Draft, connection: LlmConnection | None) -> dict:
     result = playground.run(
         request.project.pk,
-        call.payload(),
+        draft.call.payload(),
         connection,
         prompt=(row.name, row.version),
-        variables=inputs.filled(),
+        variables=draft.inputs.filled(),
     )
     if result.error:
-        return {"error": result.error}
+        return {"error": result.error, "status": result.status}
     prompt_url = reverse("prompts:detail", args=[request.project.pk, row.name])
     return {
         "completion": result.completion,

@@ -287,9 +287,20 @@ class RunResult:
     completion: Completion | None = None
     trace_id: str = ""
     usage: dict[str, Any] = field(default_factory=dict)
+    bad_input: bool = False  # the error is the form's (answer 422), not the endpoint's
+
+    @property
+    def status(self) -> int:
+        return 422 if self.bad_input else 200
 
 
 NO_CONNECTION = "No LLM connection: an admin adds one under Settings → LLM connections"
+
+
+def pick_connection(project, connection_id: str | None) -> LlmConnection | None:
+    """The project's connection with that id, else its first one (None when it has none)."""
+    connections = LlmConnection.objects.for_project(project)
+    return connections.filter(pk=connection_id).first() if connection_id else connections.first()
 
 
 def run(
@@ -302,7 +313,7 @@ def run(
     if connection is None:
         return RunResult(error=NO_CONNECTION)
     if not payload.get("model"):
-        return RunResult(error="Name a model to run")
+        return RunResult(error="Name a model to run", bad_input=True)
     started_at = timezone.now()
     try:
         completion = chat_completion(connection, payload)

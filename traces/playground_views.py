@@ -73,9 +73,8 @@ def _playground_context(request: HttpRequest, original: Observation | None, call
 def playground_page(request: HttpRequest) -> HttpResponse:
     """GET shows the generation's call; POST (members) edits rows or runs the call and traces it."""
     original = _original(request)
-    connections = LlmConnection.objects.for_project(request.project)
     connection_id = request.POST.get("connection") or request.GET.get("connection")
-    connection = connections.filter(pk=connection_id).first() if connection_id else connections.first()
+    connection = playground.pick_connection(request.project, connection_id)
     if request.method != "POST":
         call = playground.call_of(original, connection.default_model if connection else "")
         return render_page(request, PLAYGROUND_PAGE, _playground_context(request, original, call, connection))
@@ -94,7 +93,9 @@ def playground_page(request: HttpRequest) -> HttpResponse:
         call.params.append(playground.ParamRow())
     elif action == "run":
         context.update(_run(request, call, connection, original))
-    return render_page(request, PLAYGROUND_PAGE, context)
+    response = render_page(request, PLAYGROUND_PAGE, context)
+    response.status_code = context.pop("status", 200)
+    return response
 
 
 def _run(request: HttpRequest, call, connection, original: Observation | None) -> dict:
@@ -106,7 +107,7 @@ def _run(request: HttpRequest, call, connection, original: Observation | None) -
         replay_of_trace=(original.trace_id or "") if original else "",
     )
     if result.error:
-        return {"error": result.error}
+        return {"error": result.error, "status": result.status}
     replay_url = reverse("traces:detail", args=[request.project.pk, result.trace_id])
     return {"completion": result.completion, "replay_url": replay_url, "replay_usage": result.usage}
 

@@ -1,8 +1,16 @@
-// Playground runs post with htmx and swap only the results panel (#pg-results). htmx swaps nothing
-// when the server answers an error status or cannot be reached; say so in the panel instead of
-// leaving the last answer standing as if it were new.
+// Playground runs post with htmx and swap only the results panel (#pg-results). A 422 answer is the
+// panel with the reason the input cannot be sent (a missing variable, no model): swap it like a 200.
+// Other error statuses, and a server that cannot be reached, swap nothing in htmx; say so in the
+// panel instead of leaving the last answer standing as if it were new.
 (function () {
   "use strict";
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "pg-results" && event.detail.xhr.status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
   function show(event, text) {
     var target = event.detail && event.detail.target;
     if (!target || target.id !== "pg-results") return;

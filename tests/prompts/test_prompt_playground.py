@@ -62,7 +62,7 @@ def test_the_page_has_an_input_per_variable_and_the_config_as_model_and_paramete
     call = response.context["call"]
     assert call.model == "gpt-4o-mini"
     assert [(p.name, p.value) for p in call.params] == [("temperature", "0.3"), ("max_tokens", "200")]
-    assert response.context["ignored_config"] == ["supported_languages"]
+    assert response.context["draft"].ignored_config == ["supported_languages"]
     assert 'data-copy="pg-python"' in html and 'data-copy="pg-curl"' in html
 
 
@@ -133,7 +133,7 @@ def test_missing_variables_are_named_and_nothing_is_sent(client, team):
         response = client.post(
             url(team, row), filled(connection, **{"var.language": "", "var.question": ""}), **HTMX
         )
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert response.context["error"] == (
         "Fill in every variable before running: {{language}}, {{question}} (nothing was sent)"
     )
@@ -149,7 +149,7 @@ def test_a_text_prompt_is_sent_as_one_user_message_with_composition_resolved(cli
     )
     client.force_login(team.member)
     page = client.get(url(team, row))
-    assert list(page.context["inputs"].variables) == ["mood", "person"]
+    assert list(page.context["draft"].inputs.variables) == ["mood", "person"]
     with fake_openai() as fake:
         connection = llm_connections.create_connection(
             team.project, name="p", base_url=fake.base_url, api_key="", default_model="llama-3"
@@ -169,6 +169,43 @@ def test_a_text_prompt_is_sent_as_one_user_message_with_composition_resolved(cli
     ]
 
 
+def test_a_call_without_a_model_is_refused(client, team):
+    row = versions.create_version(team.project, "no-model", "text", "Hello")
+    client.force_login(team.member)
+    with fake_openai() as fake:
+        connection = llm_connections.create_connection(
+            team.project, name="p", base_url=fake.base_url, api_key=""
+        )
+        response = client.post(url(team, row), {"connection": connection.id, "model": " ", "action": "run"})
+    assert response.status_code == 422
+    assert response.context["error"] == "Name a model to run"
+    assert fake.received == []
+
+
+def test_a_reference_that_no_longer_resolves_is_shown_and_not_run(client, team):
+    row = Prompt.objects.create(
+        project=team.project,
+        name="broken",
+        version=1,
+        prompt="@@@langfusePrompt:name=gone|label=production@@@",
+    )
+    client.force_login(team.member)
+    page = client.get(url(team, row))
+    assert page.status_code == 200
+    assert (
+        page.context["error"]
+        == "Prompt dependency not found: 'gone' with label 'production' (referenced by 'broken')"
+    )
+    assert 'id="pg-error"' in page.content.decode()
+    with fake_openai() as fake:
+        connection = llm_connections.create_connection(
+            team.project, name="p", base_url=fake.base_url, api_key=""
+        )
+        response = client.post(url(team, row), {"connection": connection.id, "model": "m", "action": "run"})
+    assert response.status_code == 422
+    assert fake.received == []
+
+
 def test_placeholders_take_a_json_list_of_messages(client, team):
     row = versions.create_version(
         team.project,
@@ -185,6 +222,7 @@ def test_placeholders_take_a_json_list_of_messages(client, team):
         bad = client.post(url(team, row), {**base, "placeholder.history": "not json"})
         history = '[{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]'
         client.post(url(team, row), {**base, "placeholder.history": history})
+    assert bad.status_code == 422
     assert "Placeholder history: not valid JSON" in bad.context["error"]
     assert len(fake.received) == 1
     assert fake.received[0]["messages"] == [

@@ -327,3 +327,20 @@ def test_a_refused_key_is_explained_in_the_htmx_panel(client, team):
     assert 'id="pg-error"' in html and "<html" not in html
     assert "answered 401: Incorrect API key provided. The API key was refused" in html
     assert not Trace.objects.filter(project=team.project, name="playground").exists()
+
+
+def test_a_replay_without_a_model_answers_422_with_the_reason_in_the_panel(client, team):
+    original = make_original(team.project)
+    with fake_openai() as fake:
+        llm_connections.create_connection(team.project, name="proxy", base_url=fake.base_url, api_key="")
+        client.force_login(team.member)
+        form = form_of(client.get(page_url(team.project, original)))
+        response = client.post(
+            page_url(team.project, original),
+            {**form, "model": "", "action": "run"},
+            HTTP_HX_REQUEST="true",
+            HTTP_HX_TARGET="pg-results",
+        )
+    assert response.status_code == 422
+    assert "Name a model to run" in response.content.decode()
+    assert fake.received == []
