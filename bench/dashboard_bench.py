@@ -44,13 +44,21 @@ def main() -> None:
     parser.add_argument("--now", help="ISO timestamp the presets count back from (seed_demo's --now)")
     parser.add_argument("--ranges", default="24h,7d,30d")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--extra", default="", help="more dashboard filters, e.g. '&environment=production'")
+    parser.add_argument("--charts", help="comma list of chart keys (default: all)")
+    parser.add_argument("--no-page", action="store_true", help="time the chart partials only")
+    parser.add_argument(
+        "--explain", action="store_true", help="EXPLAIN ANALYZE the slowest query of each chart"
+    )
     args = parser.parse_args()
 
     import django
 
     django.setup()
     from django.conf import settings
+    from django.db import connection
     from django.test import Client
+    from django.test.utils import CaptureQueriesContext
     from django.utils.dateparse import parse_datetime
 
     from accounts.models import OrganizationMembership, Project, Role, User
@@ -85,13 +93,30 @@ def main() -> None:
     if patch:
         patch.start()
     base = f"/project/{project.id}/dashboards"
+    keys = args.charts.split(",") if args.charts else list(CHARTS)
+
+    def explain(url: str) -> None:
+        with CaptureQueriesContext(connection) as captured:
+            client.get(url, headers={"HX-Request": "true"})
+        slowest = max(captured.captured_queries, key=lambda query: float(query["time"]))
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + slowest["sql"])
+            for (line,) in cursor.fetchall()[:40]:
+                print(f"      {line}")
+
     for range_ in args.ranges.split(","):
-        query = f"?range={range_}"
-        page = timed(base + query)
-        partial = timed(base + query, HX_Request="true", HX_Target="dashboard")
-        print(f"\nrange {range_}: whole page {page:7.1f} ms, dashboard partial {partial:7.1f} ms")
-        for key in CHARTS:
-            print(f"  {key:22s} {timed(f'{base}/charts/{key}{query}', HX_Request='true'):7.1f} ms")
+        query = f"?range={range_}{args.extra}"
+        if not args.no_page:
+            page = timed(base + query)
+            partial = timed(base + query, HX_Request="true", HX_Target="dashboard")
+            print(f"\nrange {range_}: whole page {page:7.1f} ms, dashboard partial {partial:7.1f} ms")
+        else:
+            print(f"\nrange {range_}{args.extra}")
+        for key in keys:
+            url = f"{base}/charts/{key}{query}"
+            print(f"  {key:22s} {timed(url, HX_Request='true'):7.1f} ms", flush=True)
+            if args.explain:
+                explain(url)
     if patch:
         patch.stop()
 

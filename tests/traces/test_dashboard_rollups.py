@@ -441,3 +441,19 @@ def test_a_trace_moving_while_its_observations_arrive_stays_exact(first):
         )
         assert cursor.fetchall() == [(T0 + timedelta(hours=3), "b", 12)]
     assert trace.pk
+
+
+@pytest.mark.parametrize("days", [(10, 11), (10, 13), (8, 21)])
+def test_the_hand_counted_data_set_reads_the_same_from_the_rollups(team, days):
+    """dashboard_data: an update that changes cost, a deleted trace, scores, several environments."""
+    from tests.traces.dashboard_data import at, make_dashboard_data
+
+    make_dashboard_data(team.project)
+    start, end = at(days[0], 0), at(days[1], 0)
+    scope = Scope(team.project.id, Period.spanning(start, end), {"team_key": "team"}, "team", end)
+    assert rollups.span_of(scope) is not None
+    with_rollups = chart_tables(scope), totals(scope)
+    with mock.patch.object(rollups, "span_of", return_value=None):
+        raw = chart_tables(scope), totals(scope)
+    assert with_rollups == raw
+    assert_exact(team.project)
