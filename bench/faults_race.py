@@ -43,6 +43,7 @@ class Request:
         self.kind, self.body = kind, body
 
     def send(self, session: requests.Session, url: str, statuses: Counter, lock: threading.Lock) -> None:
+        """POST until a 2xx without event errors, like an SDK retrying with the same ids."""
         path = "/api/public/otel/v1/traces" if self.kind == "otlp" else "/api/public/ingestion"
         content_type = "application/x-protobuf" if self.kind == "otlp" else "application/json"
         for attempt in range(1, 30):
@@ -203,7 +204,9 @@ def build_requests(traces: int, seed: int) -> tuple[list[Request], dict[str, lis
     return out, ids
 
 
-def send_all(urls_and_orders: list[tuple[str, list[Request]]], clients: int) -> Counter:
+def send_all(
+    urls_and_orders: list[tuple[str, list[Request]]], clients: int, auth: tuple[str, str] = (PUBLIC, SECRET)
+) -> Counter:
     """Each url gets its list of requests from `clients` threads; all urls at the same time."""
     statuses: Counter = Counter()
     lock = threading.Lock()
@@ -214,7 +217,7 @@ def send_all(urls_and_orders: list[tuple[str, list[Request]]], clients: int) -> 
 
         def worker(url: str = url, queue: list = queue) -> None:
             session = requests.Session()
-            session.auth = (PUBLIC, SECRET)
+            session.auth = auth
             start.wait()
             while True:
                 with lock:
@@ -231,11 +234,11 @@ def send_all(urls_and_orders: list[tuple[str, list[Request]]], clients: int) -> 
     return statuses
 
 
-def rows(database_url: str, table: str, ids: list[str]) -> dict[str, dict]:
+def rows(database_url: str, table: str, ids: list[str], project: str = PROJECT) -> dict[str, dict]:
     with psycopg.connect(database_url) as conn:
         cursor = conn.execute(
             f"SELECT * FROM {table} WHERE project_id = %s AND id = ANY(%s)",
-            (PROJECT, ids),
+            (project, ids),
         )
         names = [d.name for d in cursor.description]
         out: dict[str, dict] = {}
@@ -251,10 +254,18 @@ def rows(database_url: str, table: str, ids: list[str]) -> dict[str, dict]:
     return out
 
 
-def compare(race_url: str, reference_url: str, ids: dict[str, list[str]]) -> dict:
+def compare(
+    race_url: str,
+    reference_url: str,
+    ids: dict[str, list[str]],
+    race_project: str = PROJECT,
+    reference_project: str = PROJECT,
+) -> dict:
+    """Every column of every row of the two projects; the ids of the two are the same."""
     result: dict = {"differences": []}
     for table in TABLES:
-        got, want = rows(race_url, table, ids[table]), rows(reference_url, table, ids[table])
+        got = rows(race_url, table, ids[table], race_project)
+        want = rows(reference_url, table, ids[table], reference_project)
         result[f"{table}_expected"] = len(ids[table])
         result[f"{table}_reference"] = len(want)
         result[f"{table}_race"] = len(got)
