@@ -32,6 +32,8 @@ from faults_load import (
     Server,
     counts_hold,
     create_database,
+    internal_errors,
+    logged_errors,
     scratch_cluster,
     server_env,
     stored_counts,
@@ -47,8 +49,14 @@ def logs_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="langfuse-faults-logs-"))
 
 
-def tracebacks(server: Server) -> int:
-    return server.log_text().count("Traceback")
+def log_figures(server: Server) -> dict:
+    """Tracebacks and ERROR lines of the server log; a 500 is logged as 'Internal Server Error'."""
+    text = server.log_text()
+    return {
+        "tracebacks": text.count("Traceback"),
+        "internal_server_errors": internal_errors(text),
+        "logged_errors": logged_errors(text),
+    }
 
 
 def cmd_kill(args: argparse.Namespace) -> bool:
@@ -99,11 +107,9 @@ def cmd_kill(args: argparse.Namespace) -> bool:
                 )
         finally:
             server.stop()
-        errors = tracebacks(server)
-    ok &= errors == 0
-    emit(
-        {"scenario": "kill", "rounds": args.rounds, "tracebacks": errors, "verdict": "PASS" if ok else "FAIL"}
-    )
+        figures = log_figures(server)
+    ok &= figures["internal_server_errors"] == 0
+    emit({"scenario": "kill", "rounds": args.rounds, **figures, "verdict": "PASS" if ok else "FAIL"})
     return ok
 
 
@@ -161,13 +167,13 @@ def cmd_pg_restart(args: argparse.Namespace) -> bool:
                 )
         finally:
             server.stop()
-        errors = tracebacks(server)
-    ok &= errors == 0
+        figures = log_figures(server)
+    ok &= figures["internal_server_errors"] == 0
     emit(
         {
             "scenario": "pg-restart",
             "rounds": args.rounds,
-            "tracebacks": errors,
+            **figures,
             "server_log": str(logs / "server.log"),
             "verdict": "PASS" if ok else "FAIL",
         }

@@ -422,6 +422,21 @@ def percentile(values: list[float], p: float) -> float | None:
     return otlp_load.percentile(values, p)
 
 
+def logged_errors(text: str) -> dict[str, int]:
+    """ERROR lines of a server log by logger and message start, e.g. {"django.request: Internal Server": 2}."""
+    found: Counter = Counter()
+    for line in text.splitlines():
+        if " ERROR " in line:
+            logger_and_message = line.split(" ERROR ", 1)[1]
+            found[" ".join(logger_and_message.split()[:3])] += 1
+    return dict(found)
+
+
+def internal_errors(text: str) -> int:
+    """Requests that ended in a 500 (Django logs each as 'Internal Server Error: <path>')."""
+    return text.count("Internal Server Error")
+
+
 def pg_log_count(pgdata: Path, needle: str) -> int:
     log = pgdata / "log"
     return log.read_text(errors="replace").count(needle) if log.exists() else 0

@@ -28,6 +28,8 @@ from faults_load import (
     SECRET,
     Server,
     create_database,
+    internal_errors,
+    logged_errors,
     pg_log_count,
     scratch_cluster,
     server_env,
@@ -341,14 +343,12 @@ def run_race(args, emit: Callable[[dict], None]) -> bool:
         finally:
             for server in servers:
                 server.stop()
-        tracebacks = sum(server.log_text().count("Traceback") for server in servers)
-    ok &= tracebacks == 0
-    emit(
-        {
-            "scenario": "race",
-            "rounds": args.rounds,
-            "tracebacks": tracebacks,
-            "verdict": "PASS" if ok else "FAIL",
-        }
-    )
+        texts = [server.log_text() for server in servers]
+    figures = {
+        "tracebacks": sum(text.count("Traceback") for text in texts),
+        "internal_server_errors": sum(internal_errors(text) for text in texts),
+        "logged_errors": [logged_errors(text) for text in texts],
+    }
+    ok &= figures["tracebacks"] == 0
+    emit({"scenario": "race", "rounds": args.rounds, **figures, "verdict": "PASS" if ok else "FAIL"})
     return ok

@@ -26,6 +26,7 @@ from faults_load import (
     OtlpTemplates,
     Server,
     create_database,
+    logged_errors,
     percentile,
     scratch_cluster,
     server_env,
@@ -169,6 +170,7 @@ def run_soak(args, emit: Callable[[dict], None]) -> bool:
             stop.set()
             server.stop()
         tracebacks = server.log_text().count("Traceback")
+        emit({"scenario": "soak", "logged_errors": logged_errors(server.log_text())})
     if calibration:
         observations -= calibration["requests"] * SPANS_PER_REQUEST
     return _summary(args, emit, per_minute, statuses, samples, lags, names, observations, size, tracebacks)
