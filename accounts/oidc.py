@@ -209,6 +209,11 @@ class SsoCallbackView(OIDCAuthenticationCallbackView):
             logger.error("SSO provider unavailable: %s", exc)
             messages.error(request, f"{settings.SSO_NAME} cannot be reached right now; try again later.")
             return redirect_to_login()
+        except requests.RequestException as exc:
+            # The token or user-info endpoint refused (an expired or reused code) or failed: no 500.
+            logger.warning("SSO code exchange failed: %s", exc)
+            messages.error(request, f"Sign-in with {settings.SSO_NAME} did not succeed; try again.")
+            return redirect_to_login()
 
     def login_failure(self) -> HttpResponse:
         if not getattr(self.request, "sso_refused", False):
