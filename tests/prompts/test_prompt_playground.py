@@ -345,3 +345,15 @@ def test_the_version_page_opens_its_playground(client, team):
     client.force_login(team.viewer)
     html = client.get(f"/project/{team.project.pk}/prompts/{NAME}?version=1").content.decode()
     assert f'href="/project/{team.project.pk}/prompt-playground/{NAME}?version=1"' in html
+
+
+def test_another_projects_connection_is_never_called(client, team):
+    row = make_chat_prompt(team.project)
+    client.force_login(team.member)
+    with fake_openai() as fake:
+        foreign = llm_connections.create_connection(
+            team.other_project, name="theirs", base_url=fake.base_url, api_key="sk-theirs"
+        )
+        response = client.post(url(team, row), filled(foreign), **HTMX)
+    assert fake.received == []
+    assert "No LLM connection" in response.context["error"]
