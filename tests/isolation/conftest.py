@@ -333,7 +333,7 @@ def _fill(t: Tenant) -> None:
     t.connection_id = create_connection(
         t.project,
         name=f"{secret}-connection",
-        base_url=f"https://llm.{t.tag}.test/v1",
+        base_url=f"http://127.0.0.1:9/{t.tag}/v1",
         api_key=f"{secret}-llm-api-key",
         default_model=t.model_name,
     ).id
