@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from langfuse_ui import lifecycle
@@ -52,3 +53,18 @@ def ready(request: HttpRequest) -> JsonResponse:
     if not _migrations_applied():
         return JsonResponse({"status": "Database migrations pending"}, status=503)
     return JsonResponse({"status": "OK"})
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """Any /api/public/ URL no route matches: a JSON 404 (Django's own 404 page is HTML)."""
+    return JsonResponse(
+        {
+            "message": f"No public API route matches {request.path!r:.200}; see /api/public/openapi.json",
+            "error": "NotFound",
+        },
+        status=404,
+    )
+
+
+not_found.catch_all = True  # traces/api/openapi.py leaves it out of the document

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from langfuse_ui import api as core_api
 
@@ -10,6 +10,7 @@ public_api = [
     path("", include("accounts.api_urls")),
     path("", include("traces.api.urls")),
     path("", include("prompts.api_urls")),
+    re_path(r"", core_api.not_found, name="not-found"),  # last: unmatched API URLs answer JSON 404
 ]
 
 urlpatterns = [

@@ -7,6 +7,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
 from prompts import api
+from traces.api import converters  # noqa: F401  (registers <anypath:>)
 from traces.api.dispatch import methods
 
 prompt_list = methods(GET=api.list_prompts, POST=api.create_prompt)
@@ -24,7 +25,7 @@ def prompt_version(request: HttpRequest, name: str, version: int) -> HttpRespons
 
 urlpatterns = [
     path("v2/prompts", prompt_list, name="prompts"),
-    path("v2/prompts/<path:name>/versions/<int:version>", prompt_version, name="prompt-version"),
-    path("v2/prompts/<path:name>", prompt, name="prompt"),
+    path("v2/prompts/<anypath:name>/versions/<int:version>", prompt_version, name="prompt-version"),
+    path("v2/prompts/<anypath:name>", prompt, name="prompt"),
     path("prompts", prompts_v1, name="prompts-v1"),
 ]

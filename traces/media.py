@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from traces.ingest.sanitize import clean_text
 from traces.models import Media, MediaReference
 from traces.storage import (
     UPLOAD_SALT,
@@ -132,9 +134,16 @@ def _optional_str(body: dict, key: str) -> str | None:
     return value
 
 
-def _int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+def _int(value: object, name: str, maximum: int = 2**63 - 1) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not math.isfinite(value))
+        or int(value) != value
+    ):
         raise MediaError(f"{name} must be a whole number")
+    if abs(value) > maximum:
+        raise MediaError(f"{name} must be at most {maximum}")
     return int(value)
 
 
@@ -245,11 +254,20 @@ def parse_upload_status(body: object) -> UploadStatus:
     if not isinstance(body, dict):
         raise MediaError("The body must be a JSON object")
     raw = body.get("uploadedAt")
-    uploaded_at = parse_datetime(raw) if isinstance(raw, str) else None
+    try:
+        uploaded_at = parse_datetime(raw) if isinstance(raw, str) else None
+    except ValueError:  # well formed but not a date, e.g. month 13
+        uploaded_at = None
     if uploaded_at is None:
         raise MediaError(f"uploadedAt must be an ISO 8601 date-time; got {raw!r}")
     if timezone.is_naive(uploaded_at):
         uploaded_at = uploaded_at.replace(tzinfo=UTC)
+    try:
+        uploaded_at = uploaded_at.astimezone(UTC)
+    except OverflowError:
+        uploaded_at = None
+    if uploaded_at is None or not 1 < uploaded_at.year < 9999:
+        raise MediaError(f"uploadedAt must be a date-time between the years 2 and 9998; got {raw!r:.60}")
     if "uploadHttpStatus" not in body:
         raise MediaError("uploadHttpStatus is required: the HTTP status of the upload")
     error = body.get("uploadHttpError")
@@ -258,8 +276,8 @@ def parse_upload_status(body: object) -> UploadStatus:
     time_ms = body.get("uploadTimeMs")
     return UploadStatus(
         uploaded_at=uploaded_at,
-        http_status=_int(body["uploadHttpStatus"], "uploadHttpStatus"),
-        http_error=error,
+        http_status=_int(body["uploadHttpStatus"], "uploadHttpStatus", 999),
+        http_error=None if error is None else clean_text(error)[:2000],
         time_ms=None if time_ms is None else _int(time_ms, "uploadTimeMs"),
     )
 

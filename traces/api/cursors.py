@@ -34,7 +34,15 @@ def decode_cursor(token: str) -> Cursor:
         padded = token + "=" * (-len(token) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
         return Cursor(time=parse_timestamp(data["t"], "cursor"), id=str(data["id"]))
-    except (binascii.Error, ValueError, KeyError, TypeError, InvalidRequest, UnicodeDecodeError):
+    except (
+        binascii.Error,
+        ValueError,
+        KeyError,
+        TypeError,
+        InvalidRequest,
+        UnicodeDecodeError,
+        RecursionError,
+    ):
         raise InvalidRequest(
             "cursor is not valid: pass the meta.cursor of the previous page unchanged"
         ) from None

@@ -32,6 +32,11 @@ def methods(**views: View) -> View:
     @csrf_exempt
     def dispatch(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         method = "GET" if request.method == "HEAD" else request.method
+        if any(isinstance(v, str) and "\x00" in v for v in kwargs.values()):
+            # No stored id holds a NUL character (ingestion refuses them, PostgreSQL text cannot hold one).
+            return JsonResponse(
+                {"message": "Not found: ids never contain NUL characters", "error": "NotFound"}, status=404
+            )
         view = views.get(method)
         if view is None:
             allowed = sorted(views)

@@ -34,6 +34,8 @@ def _error(exc: MediaError) -> JsonResponse:
 def _json_body(request: HttpRequest) -> object:
     try:
         return json.loads(request.body or b"null")
+    except RecursionError:
+        raise MediaError("Request body is JSON nested too deeply") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MediaError(f"Request body is not valid JSON: {exc}") from None
 
@@ -55,6 +57,8 @@ def media_upload_url(request: HttpRequest) -> JsonResponse:
 @api_route()
 def media_item(request: HttpRequest, media_id: str) -> HttpResponse:
     """GET /api/public/media/{id}: a download URL; PATCH: the client's upload status (204)."""
+    if "\x00" in media_id:  # no media id holds one, and PostgreSQL text cannot
+        return _error(media_domain.MediaError(f"Media {media_id!r:.60} not found in this project", 404))
     try:
         if request.method == "PATCH":
             status = media_domain.parse_upload_status(_json_body(request))

@@ -100,7 +100,7 @@ def implemented_routes() -> dict[tuple[str, str], str]:
     """{(path with {camelCase} parameters, method): URL name} of every public API route in the URLconf."""
     routes = {}
     for route, pattern in _walk(get_resolver().url_patterns, "/"):
-        if not route.startswith(PREFIX):
+        if not route.startswith(PREFIX) or getattr(pattern.callback, "catch_all", False):
             continue
         path = _PARAM.sub(lambda m: "{" + _camel(m.group(1)) + "}", route)
         for method in view_methods(pattern.callback, pattern.name):
@@ -305,6 +305,14 @@ def _adjust(doc: dict) -> None:
         ok = ingestion["responses"].pop("200", None)
         if ok:
             ingestion["responses"]["207"] = ok
+    create_prompt = paths.get("/api/public/v2/prompts", {}).get("post")
+    if create_prompt and "200" in create_prompt["responses"]:
+        # A new prompt version is a created resource: we answer 201 Created (Langfuse's spec lists 200).
+        create_prompt["responses"]["201"] = create_prompt["responses"].pop("200")
+    otel = paths.get("/api/public/otel/v1/traces", {}).get("post")
+    if otel:
+        # An OTLP/protobuf request gets an empty protobuf answer; only a JSON request gets {}.
+        otel["responses"]["200"]["content"]["application/x-protobuf"] = {"schema": {}}
     scores = paths.get("/api/public/scores", {}).get("post")
     if scores:
         # A list of scores (Python SDK 5) answers 202 or 207.

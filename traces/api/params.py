@@ -22,6 +22,7 @@ from accounts.access import api_error
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
+MAX_INTEGER = 2**31 - 1  # page * limit must stay inside PostgreSQL's bigint
 
 
 class InvalidRequest(Exception):
@@ -60,6 +61,8 @@ class Params:
                 value = value if isinstance(value, dict) else str(value)
         if isinstance(value, str) and value == "":
             return None
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidRequest(f"{name} must not contain NUL characters")
         return value
 
     def getlist(self, name: str) -> list[str]:
@@ -68,7 +71,10 @@ class Params:
         else:
             raw = self.source.get(name)
             values = raw if isinstance(raw, list) else ([] if raw is None else [raw])
-        return [str(v) for v in values if v not in (None, "")]
+        values = [str(v) for v in values if v not in (None, "")]
+        if any("\x00" in v for v in values):
+            raise InvalidRequest(f"{name} must not contain NUL characters")
+        return values
 
     def has(self, name: str) -> bool:
         return self.get(name) is not None or bool(self.getlist(name))
@@ -83,6 +89,8 @@ class Params:
             raise InvalidRequest(f"{name} must be an integer, got {raw!r}") from None
         if minimum is not None and value < minimum:
             raise InvalidRequest(f"{name} must be at least {minimum}, got {value}")
+        if abs(value) > MAX_INTEGER:
+            raise InvalidRequest(f"{name} must be at most {MAX_INTEGER}, got {raw!r:.40}")
         return value
 
     def decimal(self, name: str) -> float | None:
@@ -134,6 +142,8 @@ class Params:
             return json.loads(raw)
         except json.JSONDecodeError as exc:
             raise InvalidRequest(f"{name} must be valid JSON: {exc.msg} at position {exc.pos}") from None
+        except RecursionError:
+            raise InvalidRequest(f"{name} is JSON nested too deeply") from None
 
 
 def parse_timestamp(raw: str, name: str) -> datetime:

@@ -183,7 +183,7 @@ def _delete_filters(raw_filter) -> TraceFilters:
 def _json_body(request: HttpRequest) -> dict:
     try:
         body = json.loads(request.body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise InvalidRequest("The request body must be JSON") from None
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from django.urls import path
 
+from traces.api import (
+    converters,  # noqa: F401  (registers <anypath:>)
+    openapi,
+)
 from traces.api import dispatch as read
 from traces.api import ingestion_routes as ingest
 from traces.api import media_routes as media
-from traces.api import openapi
 
 urlpatterns: list = [
     path("openapi.json", openapi.openapi_json, name="openapi"),
@@ -20,16 +23,16 @@ urlpatterns: list = [
     path("events", ingest.events, name="events"),
     # Reads and deletes (dispatch.py; shared paths hand POST/PATCH to the write handlers)
     path("traces", read.traces, name="traces"),
-    path("traces/<path:trace_id>", read.trace, name="trace"),
+    path("traces/<anypath:trace_id>", read.trace, name="trace"),
     path("observations", read.observations, name="observations"),
-    path("observations/<path:observation_id>", read.observation, name="observation"),
+    path("observations/<anypath:observation_id>", read.observation, name="observation"),
     path("v2/observations", read.observations_v2, name="observations-v2"),
     path("sessions", read.session_list, name="sessions"),
-    path("sessions/<path:session_id>", read.session, name="session"),
+    path("sessions/<anypath:session_id>", read.session, name="session"),
     path("scores", read.scores, name="scores"),
-    path("scores/<path:score_id>", read.score, name="score"),
+    path("scores/<anypath:score_id>", read.score, name="score"),
     path("v2/scores", read.scores_v2, name="scores-v2"),
-    path("v2/scores/<path:score_id>", read.score_v2, name="score-v2"),
+    path("v2/scores/<anypath:score_id>", read.score_v2, name="score-v2"),
     path("v3/scores", read.scores_v3, name="scores-v3"),
     path("score-configs", read.score_config_list, name="score-configs"),
     path("score-configs/<str:config_id>", read.score_config, name="score-config"),

@@ -61,3 +61,5 @@ def read_json(request: HttpRequest) -> Any:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BodyError(f"Request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BodyError("Request body is JSON nested too deeply (more than about 900 levels)") from None

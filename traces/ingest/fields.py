@@ -36,14 +36,21 @@ def parse_timestamp(value: Any, what: str = "timestamp") -> datetime:
     try:
         if isinstance(value, int | float) and not isinstance(value, bool):
             seconds = value / 1000 if value > 1e11 else value
-            return datetime.fromtimestamp(seconds, tz=UTC)
-        if isinstance(value, str):
+            parsed = datetime.fromtimestamp(seconds, tz=UTC)
+        elif isinstance(value, str):
             parsed = datetime.fromisoformat(value.strip())
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            parsed = parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        else:
+            parsed = None
+        # Years 1 and 9999 are refused too: an offset or a day's arithmetic would leave the calendar
+        # PostgreSQL and Python share, and the row could no longer be read back.
+        if parsed is not None and 1 < parsed.year < 9999:
+            return parsed
     except (ValueError, OverflowError, OSError):
         pass
     raise InvalidEvent(
-        f"{what} must be an ISO-8601 date-time such as 2026-01-31T12:00:00.000Z, got {value!r:.60}"
+        f"{what} must be an ISO-8601 date-time between the years 2 and 9998 such as "
+        f"2026-01-31T12:00:00.000Z, got {value!r:.60}"
     )
 
 

@@ -40,7 +40,7 @@ def parse_json_tolerantly(value: Any) -> Any:
             return value
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to be worth parsing
             return value
     return value
 

@@ -165,6 +165,8 @@ def _parse_protobuf(payload: bytes) -> ExportTraceServiceRequest:
 def _parse_json(payload: bytes) -> ExportTraceServiceRequest:
     try:
         document = json.loads(payload)
+    except RecursionError:
+        raise OtlpDecodeError("The JSON body is nested too deeply (more than about 900 levels).") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise OtlpDecodeError(
             f"Content-Type is application/json but the body is not valid JSON ({exc})."
