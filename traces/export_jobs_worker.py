@@ -1,7 +1,8 @@
 """The export worker inside the server: one daemon thread per `manage.py serve`.
 
-Each round it queues the scheduled daily exports (once per UTC day per process; the database
-makes the queueing idempotent across replicas) and runs every job it can claim. A job queued
+Each round it queues the scheduled daily exports of the previous UTC day (checked every ten
+minutes; the database makes the queueing idempotent across replicas) and runs every job it
+can claim. A job queued
 in this process wakes it at once; others are found at the next poll.
 LANGFUSE_EXPORT_WORKER_POLL_SECONDS (default 5) sets the poll, 0 turns the thread off (run
 `manage.py run_export_jobs` from a scheduler instead).
@@ -11,10 +12,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC
+import time
 
 from django.db import connection
-from django.utils import timezone
 
 from langfuse_ui.config import env_int
 from traces import export_jobs
@@ -22,6 +22,7 @@ from traces import export_jobs
 log = logging.getLogger(__name__)
 
 DEFAULT_POLL_SECONDS = 5
+DAILY_CHECK_SECONDS = 600  # a project that turns the daily export on gets yesterday's within this
 _wake = threading.Event()
 
 
@@ -35,12 +36,12 @@ def wake() -> None:
 
 
 def run_round(worker: str, state: dict) -> None:
-    today = timezone.now().astimezone(UTC).date()
-    if state.get("queued_day") != today:
+    now = time.monotonic()
+    if now - state.get("daily_checked", -DAILY_CHECK_SECONDS) >= DAILY_CHECK_SECONDS:
         queued = export_jobs.queue_daily_exports()
         if queued:
             log.info("Queued %d daily exports", len(queued))
-        state["queued_day"] = today
+        state["daily_checked"] = now
     for job in export_jobs.run_pending(worker):
         log.info(
             "Export job %s of project %s: %s, %d rows", job.pk, job.project_id, job.status, job.rows_written

@@ -358,3 +358,19 @@ def test_settings_copied_from_env_example_fall_back_to_the_generic_variables(mon
     assert target.name("secret_access_key") == "LANGFUSE_S3_BATCH_EXPORT_SECRET_ACCESS_KEY"
     monkeypatch.setenv("LANGFUSE_S3_BATCH_EXPORT_ENABLED", "false")
     assert export_bucket() is None
+
+
+def test_a_worker_round_queues_yesterdays_export_once_and_runs_it(team, export_bucket_env):
+    from traces.export_jobs_worker import run_round
+
+    yesterday_noon = (timezone.now() - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+    Trace.objects.create(project=team.project, id="from-yesterday", timestamp=yesterday_noon)
+    ExportSchedule.objects.create(project=team.project, enabled=True, format="csv")
+    state: dict = {}
+
+    run_round("round-worker", state)
+    run_round("round-worker", state)
+
+    (job,) = ExportJob.objects.for_project(team.project)
+    assert (job.kind, job.status, job.rows_written) == (ExportKind.DAILY, ExportStatus.DONE, 1)
+    assert "from-yesterday" in stored(export_bucket_env, job.object_key).decode()
