@@ -255,11 +255,11 @@ def _origin(url: str) -> list[str]:
 
 
 # Sent by langfuse_ui.middleware.SecurityHeadersMiddleware on every response that sets none itself.
-# Scripts only from this origin (no inline script, no eval). Styles: inline <style> elements are
-# refused where browsers know style-src-elem; style attributes stay allowed because the trace
-# timeline positions its bars with server-computed style attributes and Plotly styles its SVG
-# through them. Images may come from any https URL because chat messages show the image URLs
-# applications sent (as Langfuse does); media also from the S3 endpoint.
+# Scripts only from this origin (no inline script, no eval). Styles need 'unsafe-inline': Plotly
+# injects <style> elements for its mode bar and hover labels, and the trace timeline positions its
+# bars with server-computed style attributes (tests/e2e/test_content_security_policy.py). Images
+# may come from any https URL because chat messages show the image URLs applications sent (as
+# Langfuse does); media also from the S3 endpoint.
 _media_origin = _origin(env_str("LANGFUSE_S3_MEDIA_UPLOAD_ENDPOINT") or env_str("LANGFUSE_S3_ENDPOINT"))
 CONTENT_SECURITY_POLICY = "; ".join(
     " ".join([directive, *sources])
@@ -267,7 +267,6 @@ CONTENT_SECURITY_POLICY = "; ".join(
         ("default-src", "'self'"),
         ("script-src", "'self'"),
         ("style-src", "'self'", "'unsafe-inline'"),
-        ("style-src-elem", "'self'"),
         ("img-src", "'self'", "data:", "blob:", "https:", *_media_origin),
         ("media-src", "'self'", "blob:", "https:", *_media_origin),
         ("font-src", "'self'", "data:"),
