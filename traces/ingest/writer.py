@@ -178,20 +178,44 @@ def _write(
         _upsert(TRACES, project_id, now, sorted(trace_rows.items()), TRACE_MERGE) if trace_rows else set()
     )
 
+    merged_into: set[str] = set()
     if observation_rows:
         new = _upsert(OBSERVATIONS, project_id, now, observation_rows, OBSERVATION_MERGE)
-        # An update merged with what was stored: price the merged row again.
-        updated = [o.id for o in observations if o.id not in new]
+        # An update merged with what was stored: price the merged row again, and recompute its
+        # trace from storage (insert totals above counted only this batch's part of the row).
+        updated = [o for o in observations if o.id not in new]
         if updated:
-            _price_observations(project_id, updated)
+            _price_observations(project_id, [o.id for o in updated])
+            merged_into = {o.trace_id for o in updated if o.trace_id}
+            unnamed = [o.id for o in updated if not o.trace_id]
+            if unnamed:
+                merged_into |= _lock_stored_traces(project_id, unnamed)
     if scores:
         rows = [(s.id, (dict(s.fields), set(s.fields) | {"_all"})) for s in scores]
         _upsert(SCORES, project_id, now, rows, {})
     # Traces that existed already (or that a concurrent request inserted first) are
     # recomputed from everything stored.
-    stale = sorted(({o.trace_id for o in observations if o.trace_id} | set(trace_rows)) - inserted)
+    stale = sorted(
+        ({o.trace_id for o in observations if o.trace_id} | set(trace_rows)) - inserted | merged_into
+    )
     if stale:
         refresh_trace_aggregates(project_id, stale)
+
+
+def _lock_stored_traces(project_id: str, observation_ids: list[str]) -> set[str]:
+    """The traces of stored observations an update named no trace for, locked in id order.
+
+    Their rows were not locked by this batch's trace upsert; the lock makes the aggregate
+    refresh that follows see every concurrent writer's committed observations.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT id FROM traces WHERE project_id = %s AND id IN (
+                   SELECT trace_id FROM observations WHERE project_id = %s AND id = ANY(%s))
+               ORDER BY id FOR UPDATE""",
+            [project_id, project_id, observation_ids],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _observation_rows(project_id: str, observations: list[ObservationRecord]) -> list:
@@ -270,22 +294,38 @@ def _upsert(
     rows: list[tuple[str, tuple[dict, set]]],
     merge: dict[str, str],
 ) -> set[str]:
-    """INSERT ... ON CONFLICT DO UPDATE, one statement per set of provided columns.
+    """Insert the new rows, merge the stored ones; returns the ids this call inserted (not updated).
 
-    Returns the ids of the rows this call inserted (not those it updated).
+    Most rows of a batch are new: they all go in by one INSERT ... ON CONFLICT DO NOTHING, whatever
+    columns each provided. Only rows already stored are then upserted, one statement per set of
+    provided columns (the columns an update may overwrite). Besides fewer statements, this fires
+    the statement-level triggers of the table once, not twice per set: ON CONFLICT DO UPDATE fires
+    the UPDATE triggers as well as the INSERT ones.
     """
-    groups: dict[frozenset, list[list[Any]]] = {}
+    built = []
     for row_id, (values, provided) in rows:
         values = {**values, "project_id": project_id, "id": row_id, "updated_at": now}
         values.setdefault("created_at", now)
-        groups.setdefault(frozenset(provided), []).append(table.row(values))
+        built.append((row_id, provided, table.row(values)))
     column_list = ", ".join(f'"{c}"' for c in table.columns)
     stage = f"stage_{table.name}"
-    inserted: set[str] = set()
+    insert = f"INSERT INTO {table.name} AS t ({column_list}) SELECT {column_list} FROM {stage} ORDER BY id"
     with _server_cursor() as cursor:
         # Rows go in by COPY to a session-local staging table, then one INSERT ... SELECT
-        # upserts them: about twice as fast as a statement per row, and no giant SQL text.
+        # writes them: about twice as fast as a statement per row, and no giant SQL text.
         _ensure_stage(cursor, stage, table.name)
+        new = _staged(
+            cursor,
+            stage,
+            column_list,
+            [row for _row_id, _provided, row in built],
+            f"{insert} ON CONFLICT (project_id, id) DO NOTHING RETURNING t.id",
+        )
+        inserted = {row_id for (row_id,) in new}
+        groups: dict[frozenset, list[list[Any]]] = {}
+        for row_id, provided, row in built:
+            if row_id not in inserted:
+                groups.setdefault(frozenset(provided), []).append(row)
         for provided, value_rows in groups.items():
             if "_all" in provided:
                 update = [c for c in table.columns if c not in ("project_id", "id", "created_at")]
@@ -293,18 +333,31 @@ def _upsert(
                 update = [c for c in table.columns if c in provided and c not in ("project_id", "id")]
                 update.append("updated_at")
             assignments = ", ".join(f'"{c}" = {merge.get(c, f"EXCLUDED.{c}")}' for c in update)
-            with cursor.copy(f"COPY {stage} ({column_list}) FROM STDIN") as copy:
-                for row in value_rows:
-                    copy.write_row(row)
-            cursor.execute(
-                f"INSERT INTO {table.name} AS t ({column_list}) SELECT {column_list} FROM {stage} ORDER BY id"
-                f" ON CONFLICT (project_id, id) DO UPDATE SET {assignments}"
-                " RETURNING t.id, (t.xmax = 0) AS inserted"
+            # A row deleted since the first statement is inserted here: xmax = 0 tells.
+            merged = _staged(
+                cursor,
+                stage,
+                column_list,
+                value_rows,
+                f"{insert} ON CONFLICT (project_id, id) DO UPDATE SET {assignments}"
+                " RETURNING t.id, (t.xmax = 0) AS inserted",
             )
-            inserted.update(row_id for row_id, was_inserted in cursor.fetchall() if was_inserted)
-            # Emptied at once, not only at commit: a caller's outer transaction may hold several batches.
-            cursor.execute(f"DELETE FROM {stage}")
+            inserted.update(row_id for row_id, was_inserted in merged if was_inserted)
     return inserted
+
+
+def _staged(
+    cursor: psycopg.Cursor, stage: str, column_list: str, value_rows: list[list[Any]], statement: str
+) -> list[tuple]:
+    """COPY value_rows into the staging table, run statement (which reads it), empty it again."""
+    with cursor.copy(f"COPY {stage} ({column_list}) FROM STDIN") as copy:
+        for row in value_rows:
+            copy.write_row(row)
+    cursor.execute(statement)
+    result = cursor.fetchall()
+    # Emptied at once, not only at commit: a caller's outer transaction may hold several batches.
+    cursor.execute(f"DELETE FROM {stage}")
+    return result
 
 
 def _ensure_stage(cursor: psycopg.Cursor, stage: str, table: str) -> None:
