@@ -430,6 +430,17 @@ PROBES: list[Probe] = [
         body=lambda v, x: {"name": v.prompt_name, "type": "text", "prompt": "x", "labels": ["production"]},
         check=prompt_version_one,
     ),
+    Probe(
+        "api:prompts",
+        "POST",
+        REFUSED,
+        body=lambda v, x: {
+            "name": f"{x.tag}-composed-2",
+            "type": "text",
+            "prompt": f"@@@langfusePrompt:name={v.prompt_name}|label=production@@@",
+        },
+        label="victim-reference",
+    ),
     Probe("api:prompt", "GET", NOT_FOUND, of(name="prompt_name")),
     Probe(
         "api:prompt", "GET", NOT_FOUND, of(name="prompt_name"), query=lambda v, x: {"version": 1}, label="v1"

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import MembershipInvitation
+from prompts.models import Prompt
 from tests.accounts.test_permission_matrix import ALL_URLS, PAGES, first_chart
 from tests.isolation.conftest import DIRECTIONS, Tenant, changes, snapshot
 
@@ -183,6 +184,10 @@ def _no_invitation_to(v: Tenant, x: Tenant) -> None:
     assert not MembershipInvitation.objects.filter(project=v.project).exclude(organization=v.org).exists()
 
 
+def _no_prompt_composed_of_victim(v: Tenant, x: Tenant) -> None:
+    assert not Prompt.objects.filter(project=x.project, name=f"{x.tag}-composed-2").exists()
+
+
 def _text(route: str) -> Callable[..., UiProbe]:
     return lambda method, expect, case, **kw: UiProbe(route, method, expect, case, own(route), **kw)
 
@@ -274,6 +279,17 @@ EXTRA_PROBES: list[UiProbe] = [
         "victim-project",
         data=lambda v, x: {"email": "planted@example.com", "role": "MEMBER", "project": v.project.id},
         check=_no_invitation_to,
+    ),
+    _text("prompts:new")(
+        "POST",
+        SHOWN,
+        "victim-reference",
+        data=lambda v, x: {
+            "name": f"{x.tag}-composed-2",
+            "type": "text",
+            "text": f"@@@langfusePrompt:name={v.prompt_name}|label=production@@@",
+        },
+        check=_no_prompt_composed_of_victim,
     ),
     _text("accounts:ownership-transfer")(
         "POST", NOT_FOUND, "victim-membership", data=lambda v, x: {"membership": v.membership_id}
