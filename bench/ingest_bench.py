@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -70,6 +71,51 @@ class Memory:
         while not self.stop.is_set():
             self.peak = max(self.peak, self.sample())
             time.sleep(0.2)
+
+
+class Cpu:
+    """CPU seconds (user + system) of process trees, read before and after a part of the run.
+
+    CPU time is the figure to compare between runs on a shared machine: wall time depends on what
+    the other tenants do, the CPU a request costs mostly does not. Children that already exited are
+    counted through their parent's `children_*` times (the postmaster and uvicorn reap theirs).
+    """
+
+    def __init__(self, server_pid: int, pgdata: Path | None) -> None:
+        self.server = psutil.Process(server_pid)
+        self.postmaster = _postmaster(pgdata) if pgdata else None
+
+    @staticmethod
+    def tree(root: psutil.Process | None) -> float:
+        if root is None:
+            return 0.0
+        times = root.cpu_times()
+        total = times.user + times.system + times.children_user + times.children_system
+        for child in root.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                times = child.cpu_times()
+                total += times.user + times.system
+        return total
+
+    def read(self) -> dict[str, float]:
+        me = psutil.Process().cpu_times()
+        return {
+            "server": self.tree(self.server),
+            "postgres": self.tree(self.postmaster),
+            "client": me.user + me.system,
+        }
+
+    @staticmethod
+    def per_10k(before: dict[str, float], after: dict[str, float], items: int) -> dict[str, float]:
+        """CPU seconds per 10,000 spans (or events) of each side between two readings."""
+        return {side: round((after[side] - before[side]) * 10_000 / items, 2) for side in before}
+
+
+def _postmaster(pgdata: Path) -> psutil.Process | None:
+    try:
+        return psutil.Process(int((pgdata / "postmaster.pid").read_text().splitlines()[0]))
+    except (OSError, ValueError, IndexError, psutil.Error):
+        return None
 
 
 def wait_queryable(url: str, trace_ids: list[str], timeout: float = 300) -> float:
@@ -193,10 +239,22 @@ def main() -> None:
         scratch = Path(tempfile.mkdtemp(prefix="langfuse-bench-")) / "pg"
         embedded_db.start(scratch, "bench")
         database_url = embedded_db.database_url(scratch, "bench")
+    try:
+        _run(args, database_url, scratch)
+    finally:
+        if scratch is not None:
+            embedded_db.destroy(scratch)
+            shutil.rmtree(scratch.parent, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace, database_url: str, scratch: Path | None) -> None:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "DEBUG": "true",
+        # Production mode, as deployed (DEBUG=true would also record every SQL statement).
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-secret-key-not-for-production-use-0123456789",
+        "SALT": "bench-salt",
         "WEB_CONCURRENCY": str(args.workers),
         "LANGFUSE_INIT_ORG_ID": "bench-org",
         "LANGFUSE_INIT_PROJECT_ID": "bench",
@@ -218,21 +276,25 @@ def main() -> None:
             try:
                 if requests.get(f"{url}/api/public/ready", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or too busy to answer within 1 s
                 pass
             time.sleep(0.2)
         memory = Memory(server.pid)
         idle_rss = memory.sample()
         memory.thread.start()
+        cpu = Cpu(server.pid, scratch)
+        load_before = os.getloadavg()
 
         bodies, n_spans = otlp_load.build_payloads(
             args.traces, args.spans_per_trace, args.batch_spans, random.randint(1, 10**9)
         )
         trace_ids = sorted({s.trace_id.hex() for body in bodies[-1:] for s in _spans(body)})
+        cpu_before = cpu.read()
         accepted, latencies, statuses, errors = otlp_load.run(
             f"{url}/api/public/otel/v1/traces", bodies, args.concurrency, auth=(PUBLIC, SECRET)
         )
         queryable = wait_queryable(url, trace_ids)
+        cpu_after = cpu.read()
         total = accepted + queryable
         otlp = {
             "part": "otlp",
@@ -245,12 +307,16 @@ def main() -> None:
             "p95_ms": round(otlp_load.percentile(latencies, 95) * 1000, 1),
             "statuses": {str(k): v for k, v in statuses.items()},
             "errors": len(errors),
+            "cpu_s_per_10k": Cpu.per_10k(cpu_before, cpu_after, n_spans),
+            "loadavg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         }
         print(json.dumps(otlp), flush=True)
 
         legacy_bodies, legacy_ids = legacy_batches(args.traces, args.spans_per_trace, args.batch_spans)
+        cpu_before = cpu.read()
         result = run_legacy(url, legacy_bodies, args.concurrency)
         queryable = wait_queryable(url, legacy_ids[-5:])
+        cpu_after = cpu.read()
         legacy = {
             "part": "ingestion",
             "events": args.traces * args.spans_per_trace,
@@ -258,6 +324,7 @@ def main() -> None:
             "events_per_s_queryable": round(
                 args.traces * args.spans_per_trace / (result["elapsed_s"] + queryable)
             ),
+            "cpu_s_per_10k": Cpu.per_10k(cpu_before, cpu_after, args.traces * args.spans_per_trace),
         }
         print(json.dumps(legacy), flush=True)
         memory.stop.set()
@@ -304,12 +371,12 @@ def main() -> None:
         "part": "summary",
         "spans_per_s_queryable": otlp["spans_per_s_queryable"],
         "p95_ms": otlp["p95_ms"],
+        "cpu_s_per_10k_spans": otlp["cpu_s_per_10k"],
+        "loadavg": [round(v, 2) for v in os.getloadavg()],
     }
     if ceiling:
         summary["ratio_to_raw_ceiling"] = round(otlp["spans_per_s_queryable"] / ceiling, 3)
     print(json.dumps(summary), flush=True)
-    if scratch is not None:
-        embedded_db.destroy(scratch)
 
 
 def _spans(body: bytes):
