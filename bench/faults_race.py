@@ -78,7 +78,7 @@ def legacy_pieces(trace_id: str, n: int, rng: random.Random) -> list[list[dict]]
     """Five pieces of one trace, each setting fields no other piece sets (metadata keys disjoint)."""
     t0 = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=n)
     t1, t2, t3 = t0 + timedelta(seconds=1), t0 + timedelta(seconds=2), t0 + timedelta(seconds=3)
-    span, gen, event = f"{trace_id}-span", f"{trace_id}-gen", f"{trace_id}-event"
+    span, gen, event, gen2 = f"{trace_id}-span", f"{trace_id}-gen", f"{trace_id}-event", f"{trace_id}-gen2"
     return [
         [
             _event(
@@ -137,6 +137,17 @@ def legacy_pieces(trace_id: str, n: int, rng: random.Random) -> list[list[dict]]
                 },
                 t1,
             ),
+            _event(
+                "generation-create",
+                {
+                    "id": gen2,
+                    "traceId": trace_id,
+                    "name": "rerank",
+                    "model": "gpt-4o-mini",
+                    "startTime": _iso(t2),
+                },
+                t2,
+            ),
         ],
         [
             _event(
@@ -170,6 +181,12 @@ def legacy_pieces(trace_id: str, n: int, rng: random.Random) -> list[list[dict]]
                 {"id": event, "traceId": trace_id, "name": "done", "startTime": _iso(t3), "level": "ERROR"},
                 t3,
             ),
+            # An update that names no trace (traceId is optional): it must still reach the trace's totals.
+            _event(
+                "generation-update",
+                {"id": gen2, "endTime": _iso(t3), "usage": {"input": 40, "output": 2}, "statusMessage": "ok"},
+                t3,
+            ),
             _event(
                 "score-create",
                 {"id": f"{trace_id}-score", "traceId": trace_id, "name": "quality", "value": n % 10 / 10},
@@ -200,7 +217,8 @@ def build_requests(traces: int, seed: int) -> tuple[list[Request], dict[str, lis
     out += [Request("otlp", body) for body in bodies]
     ids = {
         "traces": trace_ids + otlp_traces,
-        "observations": [f"{t}-{k}" for t in trace_ids for k in ("span", "gen", "event")] + otlp_spans,
+        "observations": [f"{t}-{k}" for t in trace_ids for k in ("span", "gen", "gen2", "event")]
+        + otlp_spans,
         "scores": [f"{t}-score" for t in trace_ids],
     }
     return out, ids
