@@ -165,11 +165,13 @@ def check_connection(target: ExportBucket) -> str:
     return f"Wrote and deleted {key} in bucket {target.bucket!r}"
 
 
-def download_url(target: ExportBucket, key: str, filename: str) -> str:
+def download_url(target: ExportBucket, bucket: str, key: str, filename: str) -> str:
+    """A presigned GET of an export object (in the bucket it was written to, which may be an
+    earlier setting's), valid for BATCH_EXPORT_DOWNLOAD_LINK_EXPIRATION_HOURS."""
     return client(target, external=True).generate_presigned_url(
         "get_object",
         Params={
-            "Bucket": target.bucket,
+            "Bucket": bucket,
             "Key": key,
             "ResponseContentDisposition": f'attachment; filename="{filename}"',
         },

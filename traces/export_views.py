@@ -8,12 +8,14 @@ from collections.abc import Callable, Iterator
 from django import forms
 from django.contrib import messages
 from django.core.handlers.asgi import ASGIRequest
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
+from accounts import audit
 from accounts.access import has_role, project_view
 from accounts.models import Role
 from accounts.settings_pages import project_links
@@ -153,7 +155,7 @@ def export_download(request: HttpRequest, job_id: str) -> HttpResponse:
     target, message = _bucket_or_message()
     if target is None:
         return HttpResponse(message, status=409, content_type="text/plain")
-    return redirect(download_url(target, job.object_key, file_name(job)))
+    return redirect(download_url(target, job.bucket or target.bucket, job.object_key, file_name(job)))
 
 
 @require_POST
@@ -166,10 +168,19 @@ def export_schedule(request: HttpRequest) -> HttpResponse:
         )
         response.status_code = 400
         return response
-    ExportSchedule.objects.update_or_create(
-        project=request.project,
-        defaults={**form.cleaned_data, "updated_at": timezone.now(), "updated_by": request.user},
-    )
+    with transaction.atomic():
+        schedule, _ = ExportSchedule.objects.update_or_create(
+            project=request.project,
+            defaults={**form.cleaned_data, "updated_at": timezone.now(), "updated_by": request.user},
+        )
+        audit.record(
+            action="update",
+            resource_type="export-schedule",
+            resource_id=request.project.pk,
+            actor=request.user,
+            project=request.project,
+            after={"enabled": schedule.enabled, "format": schedule.format},
+        )
     enabled = form.cleaned_data["enabled"]
     messages.success(request, "Daily export is on" if enabled else "Daily export is off")
     if request.htmx:

@@ -374,3 +374,32 @@ def test_a_worker_round_queues_yesterdays_export_once_and_runs_it(team, export_b
     (job,) = ExportJob.objects.for_project(team.project)
     assert (job.kind, job.status, job.rows_written) == (ExportKind.DAILY, ExportStatus.DONE, 1)
     assert "from-yesterday" in stored(export_bucket_env, job.object_key).decode()
+
+
+def test_schedule_changes_are_in_the_audit_log(client, team):
+    from accounts.models import AuditLog
+
+    client.force_login(team.admin)
+    client.post(f"/project/{team.project.id}/settings/exports/schedule", {"enabled": "on", "format": "csv"})
+    entry = AuditLog.objects.get(project_id=team.project.id, resource_type="export-schedule")
+    assert entry.after == {"enabled": True, "format": "csv"}
+    assert entry.action == "update"
+
+
+def test_a_finished_export_downloads_from_the_bucket_it_was_written_to(
+    client, team, export_bucket_env, monkeypatch
+):
+    from traces.export_jobs_bucket import client as s3_client
+
+    make_traces(team.project, 2)
+    export_jobs.queue_export(team.project, team.member, "", "csv")
+    (job,) = export_jobs.run_pending()
+    s3_client(export_bucket()).create_bucket(Bucket="new-exports")
+    monkeypatch.setenv("LANGFUSE_S3_BATCH_EXPORT_BUCKET", "new-exports")  # the setting changed since
+    client.force_login(team.viewer)
+
+    link = client.get(f"/project/{team.project.id}/settings/exports/{job.id}/download")
+
+    download = requests.get(link["Location"], timeout=10)
+    assert download.status_code == 200
+    assert download.text.count("\n") == 3  # header and two rows
