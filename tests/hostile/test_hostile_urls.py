@@ -159,3 +159,20 @@ def test_media_upload_error_text_with_nul_is_stored_without_it(client, headers):
     )
     assert response.status_code == 204
     assert Media.objects.get(id=media_id).upload_http_error == "badgate"
+
+
+def test_a_time_in_the_first_millennium_reads_back_as_a_valid_date_time(client, headers):
+    batch = [
+        {
+            "id": "e-early",
+            "type": "span-create",
+            "timestamp": "2026-01-01T00:00:00Z",
+            "body": {"id": "early-span", "traceId": "early", "startTime": "0029-04-16T03:20:55.200Z"},
+        }
+    ]
+    response = client.post(
+        "/api/public/ingestion", json.dumps({"batch": batch}), content_type="application/json", **headers
+    )
+    assert response.json()["errors"] == []
+    observation = client.get("/api/public/observations/early-span", **headers).json()
+    assert observation["startTime"] == "0029-04-16T03:20:55.200Z"

@@ -22,7 +22,11 @@ def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # Not strftime("%Y"): glibc writes year 29 as "29", which no client parses as a date-time.
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
+        f"{value.second:02d}.{value.microsecond // 1000:03d}Z"
+    )
 
 
 def number(value: Decimal | float | int | None) -> float | None:
