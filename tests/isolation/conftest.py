@@ -65,6 +65,8 @@ class Tenant:
     org_secret: str
     hex_trace_id: str
     hex_observation_id: str
+    sibling: Project
+    sibling_owner: User
     invitation_id: str = ""
     invitation_token: str = ""
     config_id: str = ""
@@ -171,6 +173,11 @@ def make_tenant(tag: str, letter: str) -> Tenant:
         OrganizationMembership.objects.create(organization=org, user=user, role=role)
         people[role] = user
     ProjectMembership.objects.create(project=project, user=people[Role.VIEWER], role=Role.MEMBER)
+    # A sibling project of the same organisation, owned by someone with no role in the organisation.
+    sibling = Project.objects.create(id=f"proj-{tag}-sibling", organization=org, name=f"{tag}-sibling")
+    sibling_owner = make_user(f"sibling-owner@{tag}.test")
+    OrganizationMembership.objects.create(organization=org, user=sibling_owner, role=Role.NONE)
+    ProjectMembership.objects.create(project=sibling, user=sibling_owner, role=Role.OWNER)
     key, secret = api_keys.create_api_key(project=project, note=f"{tag}-secret key")
     org_key, org_secret = api_keys.create_api_key(organization=org, note=f"{tag}-secret org key")
     tenant = Tenant(
@@ -188,6 +195,8 @@ def make_tenant(tag: str, letter: str) -> Tenant:
         org_secret=org_secret,
         hex_trace_id=letter * 32,
         hex_observation_id=letter * 16,
+        sibling=sibling,
+        sibling_owner=sibling_owner,
     )
     _fill(tenant)
     return tenant

@@ -366,3 +366,25 @@ def test_owner_of_the_other_tenant_cannot_reach(client, world, probe, direction)
         )
         if probe.method == "GET":
             assert victim.tag not in content(mine), f"control: {attacker.tag}'s own page shows {victim.tag}"
+
+
+SIBLING_PROBES = [p for p in PROBES if p.case == "victim-tenant"]
+
+
+@pytest.mark.parametrize("probe", SIBLING_PROBES, ids=lambda p: p.id)
+def test_owner_of_a_sibling_project_only_cannot_reach(client, world, probe):
+    """An owner of another project of the same organisation, with no role in the organisation
+    itself, addressing the main project, its objects and the organisation: 404, nothing changed."""
+    victim = world.alpha
+    client.force_login(
+        victim.sibling_owner
+    )  # a member of the victim's organisation: signing in is logged there
+    assert client.get(reverse("traces:list", args=[victim.sibling.id])).status_code == 200
+    before = snapshot(victim) if probe.method != "GET" else None
+    response = send(client, probe, victim, victim)
+    where = f"{probe.method} {response.request['PATH_INFO']} as the owner of {victim.sibling.id} only"
+    assert response.status_code == 404, f"{where}: expected 404, got {response.status_code}"
+    assert victim.secret not in content(response)
+    if before is not None:
+        after = snapshot(victim)
+        assert after == before, f"{where} changed: {changes(before, after)}"
