@@ -42,3 +42,7 @@ def test_no_server_error_and_no_response_off_the_schema(fuzz_target, tmp_path):
     log = server.log.read_text()
     assert result.returncode == 0, f"{result.output[-12000:]}\n--- server log ---\n{log[-4000:]}"
     assert "Traceback" not in log, log[-4000:]
+    # The run did reach every documented operation.
+    operations = result.report["operations"]
+    assert operations["tested"] == operations["total"] > 50
+    assert result.report["test_cases"]["generated"] >= operations["total"]
