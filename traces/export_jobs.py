@@ -1,4 +1,5 @@
-"""Export jobs: traces matching a list filter (or one UTC day) written to the export bucket.
+"""Export jobs: traces matching a list filter (or one UTC day), or the sessions of the sessions
+list, written to the export bucket.
 
 A person queues a job from the traces list; a worker claims it with SELECT ... FOR UPDATE SKIP
 LOCKED, so several replicas never run one job twice, and streams the rows in keyset chunks
@@ -17,8 +18,10 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlencode
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -27,17 +30,37 @@ from django.utils import timezone
 
 from accounts import audit
 from traces.export_jobs_bucket import BucketWriter, ExportBucket, client, explain, export_bucket
-from traces.exports import csv_chunks, iter_trace_chunks, jsonl_chunks
-from traces.forms import FILTER_FIELDS, TraceListForm, query_string
+from traces.exports import (
+    csv_chunks,
+    iter_session_chunks,
+    iter_trace_chunks,
+    jsonl_chunks,
+    session_csv_chunks,
+    session_jsonl_chunks,
+)
+from traces.forms import FILTER_FIELDS, PeopleListForm, TraceListForm, query_string
 from traces.list_queries import matching_traces
-from traces.models import ExportFormat, ExportJob, ExportKind, ExportSchedule, ExportStatus
+from traces.models import (
+    ExportFormat,
+    ExportJob,
+    ExportKind,
+    ExportSchedule,
+    ExportSource,
+    ExportStatus,
+    Trace,
+)
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)  # a running job without a heartbeat for this long is claimed again
 MAX_ATTEMPTS = 3
 DAILY_LOCK = 7_201_003  # pg_advisory_lock key; 7_201_001 start-up, 7_201_002 retention
-ENCODERS = {ExportFormat.CSV: csv_chunks, ExportFormat.JSONL: jsonl_chunks}
+ENCODERS = {
+    (ExportSource.TRACES, ExportFormat.CSV): csv_chunks,
+    (ExportSource.TRACES, ExportFormat.JSONL): jsonl_chunks,
+    (ExportSource.SESSIONS, ExportFormat.CSV): session_csv_chunks,
+    (ExportSource.SESSIONS, ExportFormat.JSONL): session_jsonl_chunks,
+}
 CONTENT_TYPES = {ExportFormat.CSV: "text/csv; charset=utf-8", ExportFormat.JSONL: "application/x-ndjson"}
 ORDER_FIELDS = [*FILTER_FIELDS, "sort", "order"]
 
@@ -53,15 +76,24 @@ def worker_id() -> str:
 # --- Queueing -------------------------------------------------------------------------------
 
 
-def queue_export(project, user, list_query: str, format: str) -> ExportJob:
-    """Queue an export of the traces the list shows for this query string (filters and order)."""
-    state = TraceListForm(QueryDict(list_query)).state()
+def canonical_query(source: str, list_query: str) -> str:
+    """The list's query string without paging and defaults: filters and order for traces, the
+    search for sessions."""
+    if source == ExportSource.SESSIONS:
+        search = PeopleListForm(QueryDict(list_query)).state()["q"]
+        return urlencode({"q": search}) if search else ""
+    return query_string(TraceListForm(QueryDict(list_query)).state(), ORDER_FIELDS)
+
+
+def queue_export(project, user, list_query: str, format: str, source: str = ExportSource.TRACES) -> ExportJob:
+    """Queue an export of the rows the list shows for this query string."""
     with transaction.atomic():
         job = ExportJob.objects.create(
             project=project,
             requested_by=user,
+            source=source,
             format=format,
-            filter_query=query_string(state, ORDER_FIELDS),
+            filter_query=canonical_query(source, list_query),
             as_of=timezone.now(),
         )
         audit.record(
@@ -70,7 +102,7 @@ def queue_export(project, user, list_query: str, format: str) -> ExportJob:
             resource_id=job.id,
             actor=user,
             project=project,
-            after={"format": format, "filter": job.filter_query},
+            after={"source": source, "format": format, "filter": job.filter_query},
         )
     return job
 
@@ -177,8 +209,9 @@ def _finish(job: ExportJob, worker: str, status: str, **fields) -> None:
 
 def object_key(job: ExportJob, target: ExportBucket) -> str:
     if job.kind == ExportKind.DAILY:
-        return f"{target.prefix}{job.project_id}/daily/traces-{job.day:%Y-%m-%d}.{job.format}"
-    return f"{target.prefix}{job.project_id}/traces-{job.created_at:%Y%m%dT%H%M%SZ}-{job.id}.{job.format}"
+        return f"{target.prefix}{job.project_id}/daily/{job.source}-{job.day:%Y-%m-%d}.{job.format}"
+    stamp = f"{job.created_at:%Y%m%dT%H%M%SZ}"
+    return f"{target.prefix}{job.project_id}/{job.source}-{stamp}-{job.id}.{job.format}"
 
 
 def file_name(job: ExportJob) -> str:
@@ -187,16 +220,28 @@ def file_name(job: ExportJob) -> str:
 
 @dataclass
 class _Scope:
-    state: dict
-    where: Q | None
+    estimate: int
+    chunks: Iterator[list]
 
 
 def job_scope(job: ExportJob) -> _Scope:
+    """How many rows to expect, and the rows in chunks."""
+    if job.source == ExportSource.SESSIONS:
+        state = PeopleListForm(QueryDict(job.filter_query)).state()
+        sessions = Trace.objects.for_project(job.project).filter(session_id__isnull=False)
+        if state["q"]:
+            sessions = sessions.filter(session_id__icontains=state["q"])
+        estimate = sessions.values("session_id").distinct().count()
+        return _Scope(estimate, iter_session_chunks(job.project, state))
     state = TraceListForm(QueryDict(job.filter_query)).state()
+    where = None
     if job.kind == ExportKind.DAILY:
         start, end = day_bounds(job.day)
-        return _Scope(state, Q(timestamp__gte=start, timestamp__lt=end))
-    return _Scope(state, None)
+        where = Q(timestamp__gte=start, timestamp__lt=end)
+    traces = matching_traces(job.project, state, job.as_of)
+    if where is not None:
+        traces = traces.filter(where)
+    return _Scope(traces.count(), iter_trace_chunks(job.project, state, job.as_of, where=where))
 
 
 def run_job(job: ExportJob, worker: str) -> None:
@@ -211,15 +256,11 @@ def run_job(job: ExportJob, worker: str) -> None:
                 "(and the LANGFUSE_S3_* endpoint and credentials)"
             )
         scope = job_scope(job)
-        traces = matching_traces(job.project, scope.state, job.as_of)
-        if scope.where is not None:
-            traces = traces.filter(scope.where)
         key = object_key(job, target)
-        _update(job, worker, total_estimate=traces.count(), bucket=target.bucket, object_key=key)
+        _update(job, worker, total_estimate=scope.estimate, bucket=target.bucket, object_key=key)
         writer = BucketWriter(client(target), target.bucket, key, CONTENT_TYPES[job.format])
         progress = _Progress(job, worker)
-        chunks = iter_trace_chunks(job.project, scope.state, job.as_of, where=scope.where)
-        for block in ENCODERS[job.format](progress.count(chunks)):
+        for block in ENCODERS[(job.source, job.format)](progress.count(scope.chunks)):
             writer.write(block.encode())
             progress.beat()
         writer.close()

@@ -30,22 +30,36 @@ from traces.export_jobs_bucket import (
     export_bucket,
 )
 from traces.export_jobs_worker import wake as worker_wake
-from traces.exports import as_async, csv_chunks, iter_trace_chunks, jsonl_chunks
-from traces.forms import TraceListForm
-from traces.models import ExportFormat, ExportJob, ExportSchedule, ExportStatus
+from traces.exports import (
+    as_async,
+    csv_chunks,
+    iter_session_chunks,
+    iter_trace_chunks,
+    jsonl_chunks,
+    session_csv_chunks,
+    session_jsonl_chunks,
+)
+from traces.forms import PeopleListForm, TraceListForm
+from traces.models import ExportFormat, ExportJob, ExportSchedule, ExportSource, ExportStatus
 
 
 def _download(
-    request: HttpRequest, encode: Callable[[Iterator], Iterator[str]], extension: str, content_type: str
+    request: HttpRequest,
+    encode: Callable[[Iterator], Iterator[str]],
+    extension: str,
+    content_type: str,
+    what: str = "traces",
 ):
     now = timezone.now()
-    state = TraceListForm(request.GET).state()
-    chunks = iter_trace_chunks(request.project, state, now)
+    if what == "sessions":
+        chunks = iter_session_chunks(request.project, PeopleListForm(request.GET).state())
+    else:
+        chunks = iter_trace_chunks(request.project, TraceListForm(request.GET).state(), now)
     blocks = encode(chunks)
     if isinstance(request, ASGIRequest):
         blocks = as_async(blocks)
     response = StreamingHttpResponse(blocks, content_type=content_type)
-    filename = f"traces-{request.project.pk}-{now:%Y%m%dT%H%M%SZ}.{extension}"
+    filename = f"{what}-{request.project.pk}-{now:%Y%m%dT%H%M%SZ}.{extension}"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     response["X-Accel-Buffering"] = "no"  # let nginx pass chunks on as they come
@@ -64,6 +78,20 @@ def export_jsonl(request: HttpRequest) -> StreamingHttpResponse:
     return _download(request, jsonl_chunks, "jsonl", "application/x-ndjson; charset=utf-8")
 
 
+@require_safe
+@project_view()
+def export_sessions_csv(request: HttpRequest) -> StreamingHttpResponse:
+    return _download(request, session_csv_chunks, "csv", "text/csv; charset=utf-8", "sessions")
+
+
+@require_safe
+@project_view()
+def export_sessions_jsonl(request: HttpRequest) -> StreamingHttpResponse:
+    return _download(
+        request, session_jsonl_chunks, "jsonl", "application/x-ndjson; charset=utf-8", "sessions"
+    )
+
+
 # --- Exports to the bucket (background jobs) ------------------------------------------------
 
 EXPORTS_TEMPLATE = "settings/exports.html"
@@ -76,6 +104,7 @@ SCHEDULE_ROLE = Role.ADMIN
 
 
 class ExportJobForm(forms.Form):
+    source = forms.ChoiceField(choices=ExportSource.choices, required=False)
     format = forms.ChoiceField(choices=ExportFormat.choices, initial=ExportFormat.CSV)
     query = forms.CharField(required=False, max_length=4000)
 
@@ -130,7 +159,10 @@ def export_to_bucket(request: HttpRequest) -> HttpResponse:
     if not form.is_valid() or target is None:
         errors = message or "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
         return HttpResponse(f"Cannot start the export: {errors}", status=400, content_type="text/plain")
-    job = queue_export(request.project, request.user, form.cleaned_data["query"], form.cleaned_data["format"])
+    data = form.cleaned_data
+    job = queue_export(
+        request.project, request.user, data["query"], data["format"], data["source"] or ExportSource.TRACES
+    )
     worker_wake()
     messages.success(request, f"Export {job.id} queued; it appears below when it finishes")
     return redirect(reverse("traces:exports", args=[request.project.pk]))

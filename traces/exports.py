@@ -1,4 +1,5 @@
-"""Trace exports: every trace matching a traces-list filter, as CSV or JSON Lines, streamed.
+"""Exports: every trace matching a traces-list filter (or every session matching the sessions
+list's search), as CSV or JSON Lines, streamed.
 
 Rows are read in keyset chunks (the list's own sort and filter, CHUNK_SIZE rows per query), and
 each chunk is encoded and handed to the response before the next is read, so a million rows
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -22,6 +23,7 @@ from django.db.models import Q
 from traces.keyset import keyset_page
 from traces.list_queries import SORT_KEYS, matching_traces
 from traces.models import Trace
+from traces.people_queries import Group, group_page
 
 CHUNK_SIZE = 1_000
 COLUMNS = [
@@ -135,25 +137,80 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-def csv_chunks(chunks: Iterator[list[Trace]]) -> Iterator[str]:
-    """The header, then one block of CSV lines per chunk of traces."""
+def csv_chunks(
+    chunks: Iterator[list], columns: list[str] = COLUMNS, record: Callable[[Any], dict] = record_of
+) -> Iterator[str]:
+    """The header, then one block of CSV lines per chunk of rows (traces by default)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
     yield buffer.getvalue()
-    for traces in chunks:
+    for rows in chunks:
         buffer.seek(0)
         buffer.truncate()
-        for trace in traces:
-            record = record_of(trace)
-            writer.writerow([_csv_cell(record[column]) for column in COLUMNS])
+        for row in rows:
+            values = record(row)
+            writer.writerow([_csv_cell(values[column]) for column in columns])
         yield buffer.getvalue()
 
 
-def jsonl_chunks(chunks: Iterator[list[Trace]]) -> Iterator[str]:
-    """One block of JSON lines per chunk of traces."""
-    for traces in chunks:
-        yield "".join(_JSON.encode(record_of(trace)) + "\n" for trace in traces)
+def jsonl_chunks(chunks: Iterator[list], record: Callable[[Any], dict] = record_of) -> Iterator[str]:
+    """One block of JSON lines per chunk of rows (traces by default)."""
+    for rows in chunks:
+        yield "".join(_JSON.encode(record(row)) + "\n" for row in rows)
+
+
+# --- Sessions -------------------------------------------------------------------------------
+
+SESSION_COLUMNS = [
+    "id",
+    "firstTraceTimestamp",
+    "lastTraceTimestamp",
+    "durationSeconds",
+    "traceCount",
+    "userIds",
+    "environments",
+    "inputTokens",
+    "outputTokens",
+    "totalTokens",
+    "totalCost",
+]
+
+
+def iter_session_chunks(project, state: dict, chunk_size: int = CHUNK_SIZE) -> Iterator[list[Group]]:
+    """The sessions of the sessions list (its search), newest first, chunk_size per step."""
+    state = {**state, "after": "", "before": ""}
+    while True:
+        page = group_page(project, "session", state, size=chunk_size)
+        if page.rows:
+            yield page.rows
+        if not page.next_cursor:
+            return
+        state["after"] = page.next_cursor
+
+
+def session_record(session: Group) -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "firstTraceTimestamp": session.first_seen,
+        "lastTraceTimestamp": session.last_seen,
+        "durationSeconds": session.duration_seconds,
+        "traceCount": session.trace_count,
+        "userIds": sorted(session.users),
+        "environments": sorted(session.environments),
+        "inputTokens": session.input_tokens,
+        "outputTokens": session.output_tokens,
+        "totalTokens": session.total_tokens,
+        "totalCost": session.total_cost,
+    }
+
+
+def session_csv_chunks(chunks: Iterator[list[Group]]) -> Iterator[str]:
+    return csv_chunks(chunks, SESSION_COLUMNS, session_record)
+
+
+def session_jsonl_chunks(chunks: Iterator[list[Group]]) -> Iterator[str]:
+    return jsonl_chunks(chunks, session_record)
 
 
 async def as_async(blocks: Iterator[str]) -> AsyncIterator[str]:

@@ -489,13 +489,18 @@ class ExportStatus(models.TextChoices):
     FAILED = "failed"
 
 
+class ExportSource(models.TextChoices):
+    TRACES = "traces", "Traces"
+    SESSIONS = "sessions", "Sessions"
+
+
 class ExportKind(models.TextChoices):
     MANUAL = "manual"  # started by a person from the traces list
     DAILY = "daily"  # the scheduled export of one UTC day
 
 
 class ExportJob(models.Model):
-    """An export of traces to the export bucket, run by a worker (traces/export_jobs.py).
+    """An export of traces or sessions to the export bucket, run by a worker (traces/export_jobs.py).
 
     A worker claims a queued job (or one whose worker stopped sending heartbeats) with
     SELECT ... FOR UPDATE SKIP LOCKED, so replicas never run the same job twice at once.
@@ -507,8 +512,9 @@ class ExportJob(models.Model):
         "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     kind = models.CharField(max_length=10, choices=ExportKind.choices, default=ExportKind.MANUAL)
+    source = models.CharField(max_length=10, choices=ExportSource.choices, default=ExportSource.TRACES)
     format = models.CharField(max_length=10, choices=ExportFormat.choices, default=ExportFormat.CSV)
-    filter_query = models.CharField(max_length=4000, blank=True)  # the traces-list query string
+    filter_query = models.CharField(max_length=4000, blank=True)  # the list's query string
     as_of = models.DateTimeField(default=timezone.now)  # time presets of the filter count back from it
     day = models.DateField(null=True, blank=True)  # the UTC day of a daily export
     status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED)

@@ -35,6 +35,16 @@ urlpatterns = [
         name="delete_view",
     ),
     path("project/<str:project_id>/sessions", people_views.session_list, name="sessions"),
+    path(
+        "project/<str:project_id>/sessions/actions/export.csv",
+        export_views.export_sessions_csv,
+        name="export-sessions-csv",
+    ),
+    path(
+        "project/<str:project_id>/sessions/actions/export.jsonl",
+        export_views.export_sessions_jsonl,
+        name="export-sessions-jsonl",
+    ),
     path("project/<str:project_id>/sessions/<path:session_id>", people_views.session_detail, name="session"),
     path("project/<str:project_id>/users", people_views.user_list, name="users"),
     path("project/<str:project_id>/users/<path:user_id>", people_views.user_detail, name="user"),

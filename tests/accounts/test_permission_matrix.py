@@ -85,6 +85,8 @@ PAGES: dict[str, tuple[str | None, str | None]] = {
     "traces:export-csv": (VIEWER, None),
     "traces:export-jsonl": (VIEWER, None),
     "traces:export-job": (None, MEMBER),
+    "traces:export-sessions-csv": (VIEWER, None),
+    "traces:export-sessions-jsonl": (VIEWER, None),
     "traces:exports": (VIEWER, None),
     "traces:export-download": (VIEWER, None),
     "traces:export-schedule": (None, ADMIN),

@@ -403,3 +403,63 @@ def test_a_finished_export_downloads_from_the_bucket_it_was_written_to(
     download = requests.get(link["Location"], timeout=10)
     assert download.status_code == 200
     assert download.text.count("\n") == 3  # header and two rows
+
+
+# --- Sessions -----------------------------------------------------------------------------
+
+
+def make_sessions(project) -> None:
+    now = timezone.now()
+    for i in range(5):
+        for j in range(i + 1):
+            Trace.objects.create(
+                project=project,
+                id=f"s{i}-t{j}",
+                session_id=f"chat-{i}" if i < 4 else "other-4",
+                user_id=f"user-{j % 2}",
+                timestamp=now - timedelta(minutes=10 * i + j),
+                total_tokens=10,
+            )
+    Trace.objects.create(project=project, id="no-session", timestamp=now)
+
+
+def test_sessions_list_downloads_and_bucket_export_hold_the_same_sessions(client, team, export_bucket_env):
+    make_sessions(team.project)
+    client.force_login(team.member)
+
+    page = client.get(f"/project/{team.project.id}/sessions?q=chat").content.decode()
+    assert f"/project/{team.project.id}/sessions/actions/export.csv?q=chat" in page
+    assert 'name="source" value="sessions"' in page
+    browser = body(client.get(f"/project/{team.project.id}/sessions/actions/export.csv?q=chat"))
+    rows = list(csv.DictReader(io.StringIO(browser)))
+    assert [(r["id"], r["traceCount"], r["totalTokens"]) for r in rows] == [
+        ("chat-0", "1", "10"),
+        ("chat-1", "2", "20"),
+        ("chat-2", "3", "30"),
+        ("chat-3", "4", "40"),
+    ]
+    assert json.loads(rows[3]["userIds"]) == ["user-0", "user-1"]
+
+    response = client.post(job_url(team.project), {"source": "sessions", "format": "csv", "query": "q=chat"})
+    assert response.status_code == 302
+    (job,) = export_jobs.run_pending()
+
+    assert (job.source, job.filter_query, job.rows_written, job.total_estimate) == (
+        "sessions",
+        "q=chat",
+        4,
+        4,
+    )
+    assert job.object_key.startswith(f"exports/{team.project.id}/sessions-")
+    assert stored(export_bucket_env, job.object_key).decode() == browser
+
+
+def test_sessions_jsonl_download_pages_through_every_session(client, team, monkeypatch):
+    from traces import exports
+
+    monkeypatch.setattr(exports, "CHUNK_SIZE", 2)  # several pages of the sessions keyset
+    monkeypatch.setattr(exports.iter_session_chunks, "__defaults__", (2,))
+    make_sessions(team.project)
+    client.force_login(team.viewer)
+    lines = body(client.get(f"/project/{team.project.id}/sessions/actions/export.jsonl")).splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["chat-0", "chat-1", "chat-2", "chat-3", "other-4"]
