@@ -73,3 +73,33 @@ class SecurityHeadersMiddleware:
         if self.policy and "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = self.policy
         return response
+
+
+class BodySizeLimitMiddleware:
+    """413 with the limit's name for a declared body over DATA_UPLOAD_MAX_MEMORY_SIZE.
+
+    Without it Django answers such a form or JSON post with a bare 400 when the body is first read.
+    Media uploads stream to storage under their own limit (LANGFUSE_S3_MEDIA_MAX_CONTENT_LENGTH), and
+    chunked bodies without Content-Length are counted as they are read (traces/ingest/body.py).
+    """
+
+    EXEMPT_PREFIXES = ("/api/public/media-upload/",)
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if limit and declared > limit and not request.path.startswith(self.EXEMPT_PREFIXES):
+            message = (
+                f"Request body of {declared} bytes is larger than the limit of {limit} bytes "
+                "(LANGFUSE_INGESTION_MAX_BODY_BYTES); send smaller requests"
+            )
+            if request.path.startswith("/api/"):
+                return JsonResponse({"message": message, "error": "PayloadTooLarge"}, status=413)
+            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
+import socket
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,12 +45,34 @@ def decrypt_key(token: str) -> str:
         ) from None
 
 
+# Cloud metadata services live on link-local addresses and hand out the machine's credentials; no
+# LLM server does, so a connection may not point there. Loopback and private addresses stay allowed:
+# local LLM servers (Ollama, vLLM, a LiteLLM proxy) live there, and only admins add connections.
+METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data"}
+
+
+def forbidden_address(host: str) -> bool:
+    """Is this host, or any address it resolves to, link-local (cloud metadata)?"""
+    if host.lower().rstrip(".") in METADATA_HOSTS:
+        return True
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return False  # unresolvable: the call will fail with its own message
+    return any(ipaddress.ip_address(address.split("%")[0]).is_link_local for address in addresses)
+
+
 def validate_base_url(url: str) -> str:
-    """An http(s) URL with a host, without a trailing slash."""
+    """An http(s) URL with a host, not a cloud metadata address, without a trailing slash."""
     url = url.strip()
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError("Use an http:// or https:// URL, for example https://litellm.example.com/v1")
+    if forbidden_address(parts.hostname):
+        raise ValidationError(
+            f"{parts.hostname} is a link-local (cloud metadata) address, not an LLM server: use the URL of "
+            "your OpenAI-compatible endpoint"
+        )
     return url.rstrip("/")
 
 
@@ -94,7 +118,10 @@ def chat_completion(connection: LlmConnection, payload: dict[str, Any]) -> Compl
     url = f"{connection.base_url}/chat/completions"
     timeout = settings.PLAYGROUND_TIMEOUT_SECONDS
     try:
-        response = requests.post(url, json=payload, headers=headers, timeout=timeout)
+        if forbidden_address(urlsplit(url).hostname or ""):  # DNS may have changed since it was saved
+            raise ConnectionFailed(f"{url} resolves to a link-local (cloud metadata) address; refused")
+        # No redirects: the connection's URL is the only place the key and the prompt may go.
+        response = requests.post(url, json=payload, headers=headers, timeout=timeout, allow_redirects=False)
     except requests.Timeout:
         raise ConnectionFailed(
             f"{url} did not answer within {timeout} s: try again, pick a faster model, or raise "
