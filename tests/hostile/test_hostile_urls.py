@@ -23,7 +23,7 @@ HOSTILE_IDS = [
     "..",
     "%00",
 ]
-HOSTILE_VALUES = ["a\x00b", "x" * 5000, "-1", "99999999999999999999999", "NaN", "1e309", "\u00ff\U0001f600"]
+HOSTILE_VALUES = ["a\x00b", "99999999999999999999999", "x" * 5000, "1e309"]
 
 
 def _auth(public: str, secret: str) -> dict:

@@ -12,7 +12,7 @@ from tests.factories import ensure_default_prices, make_key, make_org, make_proj
 from tests.hostile import fuzzing
 from tests.live import database_url_of_current_connection, start_server
 
-CI_MAX_EXAMPLES = 4
+CI_MAX_EXAMPLES = 3
 CI_PHASES = "examples,fuzzing"  # the coverage and stateful phases take minutes: bench/schemathesis_run.py
 
 
