@@ -580,3 +580,9 @@ def test_other_tenant_cannot_reach(client, world, probe, direction):
         )
         if probe.expect == EMPTY:
             assert listed(own) != [], f"control: the filter by {attacker.tag}'s own ids finds nothing"
+        if probe.method != "GET":  # deleting its own trace, project, key, ... leaves the victim alone
+            after = snapshot(victim)
+            assert after == world.snapshots[victim.tag], (
+                f"control: {probe.method} {own.request['PATH_INFO']} changed {victim.tag}'s data: "
+                f"{changes(world.snapshots[victim.tag], after)}"
+            )
