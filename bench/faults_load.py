@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,7 +107,8 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}; see {self.log_path}")
             with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{self.url}/api/public/ready", timeout=2).status_code == 200:
+                # /health, not /ready: /ready also answers 503 for migration files added since the start.
+                if requests.get(f"{self.url}/api/public/health", timeout=2).status_code == 200:
                     return self
             time.sleep(0.1)
         raise RuntimeError(f"server not ready after {timeout}s; see {self.log_path}")
@@ -248,8 +250,13 @@ class Tally:
 
 
 def send_until_acked(
-    session: requests.Session, url: str, unit: Unit, tally: Tally, give_up_after: float = 180
+    session: requests.Session,
+    url: str | Callable[[], str],
+    unit: Unit,
+    tally: Tally,
+    give_up_after: float = 180,
 ) -> bool:
+    """POST the unit until a 2xx; url may be a callable (a server restarted on another port)."""
     path = "/api/public/otel/v1/traces" if unit.kind == "otlp" else "/api/public/ingestion"
     content_type = "application/x-protobuf" if unit.kind == "otlp" else "application/json"
     deadline = time.monotonic() + give_up_after
@@ -259,7 +266,10 @@ def send_until_acked(
         started = time.monotonic()
         try:
             response = session.post(
-                url + path, data=unit.body, headers={"Content-Type": content_type}, timeout=30
+                (url() if callable(url) else url) + path,
+                data=unit.body,
+                headers={"Content-Type": content_type},
+                timeout=30,
             )
             status, text = str(response.status_code), response.text
         except requests.RequestException as exc:
@@ -291,9 +301,15 @@ class Load:
     """Client threads that each send fresh units until stopped, retrying every failure."""
 
     def __init__(
-        self, url: str, otlp_clients: int, ingestion_clients: int, templates: OtlpTemplates, seed: int = 1
+        self,
+        url: str,
+        otlp_clients: int,
+        ingestion_clients: int,
+        templates: OtlpTemplates,
+        seed: int = 1,
+        auth: tuple[str, str] = (PUBLIC, SECRET),
     ) -> None:
-        self.url, self.templates = url, templates
+        self.url, self.templates, self.auth = url, templates, auth
         self.tally = Tally()
         self.stop_event = threading.Event()
         self.in_flight: dict[int, Unit] = {}
@@ -306,11 +322,11 @@ class Load:
     def _client(self, kind: str, seed: int) -> None:
         rng = random.Random(seed)
         session = requests.Session()
-        session.auth = (PUBLIC, SECRET)
+        session.auth = self.auth
         while not self.stop_event.is_set():
             unit = self.templates.unit(rng) if kind == "otlp" else legacy_unit(rng)
             self.in_flight[seed] = unit
-            send_until_acked(session, self.url, unit, self.tally)
+            send_until_acked(session, lambda: self.url, unit, self.tally)
             self.in_flight.pop(seed, None)
 
     def start(self) -> Load:
