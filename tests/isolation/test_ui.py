@@ -21,7 +21,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import MembershipInvitation
+from accounts.access import project_role
+from accounts.models import MembershipInvitation, Role
 from prompts.models import Prompt
 from tests.accounts.test_permission_matrix import ALL_URLS, PAGES, first_chart
 from tests.isolation.conftest import DIRECTIONS, Tenant, changes, snapshot
@@ -162,15 +163,11 @@ def derived_probes() -> list[UiProbe]:
                     route, method, NOT_FOUND, "victim-tenant", path_of(route, "victim", "victim"), data=data
                 )
             )
-            if objects:
+            if objects:  # its control would repeat the one of the probe above
+                victim_objects = path_of(route, "attacker", "victim")
                 probes.append(
                     UiProbe(
-                        route,
-                        method,
-                        NOT_FOUND,
-                        "victim-objects",
-                        path_of(route, "attacker", "victim"),
-                        data=data,
+                        route, method, NOT_FOUND, "victim-objects", victim_objects, data=data, control=False
                     )
                 )
     return probes
@@ -188,35 +185,36 @@ def _no_prompt_composed_of_victim(v: Tenant, x: Tenant) -> None:
     assert not Prompt.objects.filter(project=x.project, name=f"{x.tag}-composed-2").exists()
 
 
-def _text(route: str) -> Callable[..., UiProbe]:
+def on_own_page(route: str) -> Callable[..., UiProbe]:
+    """A probe of the attacker's own page (own project, own objects) whose query or form names the victim."""
     return lambda method, expect, case, **kw: UiProbe(route, method, expect, case, own(route), **kw)
 
 
 EXTRA_PROBES: list[UiProbe] = [
     # ids in query strings
-    _text("traces:detail")(
+    on_own_page("traces:detail")(
         "GET", NOT_FOUND, "victim-observation", query=lambda v, x: {"observation": v.observation_id}
     ),
-    _text("traces:value")(
+    on_own_page("traces:value")(
         "GET", NOT_FOUND, "victim-trace", query=lambda v, x: {"trace": v.trace_id, "field": "input"}
     ),
-    _text("traces:value")(
+    on_own_page("traces:value")(
         "GET",
         NOT_FOUND,
         "victim-observation",
         query=lambda v, x: {"trace": x.trace_id, "observation": v.observation_id, "field": "input"},
     ),
-    _text("traces:playground")(
+    on_own_page("traces:playground")(
         "GET", NOT_FOUND, "victim-observation", query=lambda v, x: {"observation": v.observation_id}
     ),
-    _text("traces:playground")(
+    on_own_page("traces:playground")(
         "GET",
         SHOWN,
         "victim-connection",
         query=lambda v, x: {"connection": v.connection_id},
         forbidden=_base_url,
     ),
-    _text("traces:playground")(
+    on_own_page("traces:playground")(
         "POST",
         SHOWN,
         "run-victim-connection",
@@ -230,27 +228,27 @@ EXTRA_PROBES: list[UiProbe] = [
         forbidden=_base_url,
         control=False,  # the control would call the attacker's own connection
     ),
-    _text("prompts:playground")(
+    on_own_page("prompts:playground")(
         "GET",
         SHOWN,
         "victim-connection",
         query=lambda v, x: {"connection": v.connection_id},
         forbidden=_base_url,
     ),
-    _text("traces:list")("GET", SHOWN, "victim-user", query=lambda v, x: {"user": v.user_id}),
-    _text("traces:list")("GET", SHOWN, "victim-session", query=lambda v, x: {"session": v.session_id}),
-    _text("traces:export-csv")("GET", SHOWN, "victim-user", query=lambda v, x: {"user": v.user_id}),
-    _text("traces:export-jsonl")("GET", SHOWN, "victim-user", query=lambda v, x: {"user": v.user_id}),
-    _text("traces:bulk_delete")("GET", SHOWN, "victim-ids", query=lambda v, x: {"ids": v.trace_id}),
-    _text("traces:dashboard")("GET", SHOWN, "victim-user", query=lambda v, x: {"user": v.user_id}),
+    on_own_page("traces:list")("GET", SHOWN, "victim-user", query=lambda v, x: {"user": v.user_id}),
+    on_own_page("traces:list")("GET", SHOWN, "victim-session", query=lambda v, x: {"session": v.session_id}),
+    on_own_page("traces:export-csv")("GET", SHOWN, "victim-user", query=lambda v, x: {"user": v.user_id}),
+    on_own_page("traces:export-jsonl")("GET", SHOWN, "victim-user", query=lambda v, x: {"user": v.user_id}),
+    on_own_page("traces:bulk_delete")("GET", SHOWN, "victim-ids", query=lambda v, x: {"ids": v.trace_id}),
+    on_own_page("traces:dashboard")("GET", SHOWN, "victim-user", query=lambda v, x: {"user": v.user_id}),
     # ids in forms
-    _text("traces:bulk_delete")(
+    on_own_page("traces:bulk_delete")(
         "POST",
         NOTHING,
         "victim-ids",
         data=lambda v, x: {"ids": [v.trace_id, v.hex_trace_id], "as_of": _now(v, x)},
     ),
-    _text("traces:annotate-score")(
+    on_own_page("traces:annotate-score")(
         "POST",
         NOT_FOUND,
         "victim-observation",
@@ -261,26 +259,26 @@ EXTRA_PROBES: list[UiProbe] = [
             "value": "1",
         },
     ),
-    _text("traces:annotate-score")(
+    on_own_page("traces:annotate-score")(
         "POST",
         NOT_FOUND,
         "victim-config",
         data=lambda v, x: {"trace_id": x.trace_id, "config_id": v.config_id, "value": "1"},
     ),
-    _text("traces:annotate-comment")(
+    on_own_page("traces:annotate-comment")(
         "POST",
         NOT_FOUND,
         "victim-observation",
         data=lambda v, x: {"trace_id": x.trace_id, "observation_id": v.observation_id, "content": "planted"},
     ),
-    _text("accounts:member-invite")(
+    on_own_page("accounts:member-invite")(
         "POST",
         SHOWN,
         "victim-project",
         data=lambda v, x: {"email": "planted@example.com", "role": "MEMBER", "project": v.project.id},
         check=_no_invitation_to,
     ),
-    _text("prompts:new")(
+    on_own_page("prompts:new")(
         "POST",
         SHOWN,
         "victim-reference",
@@ -291,7 +289,7 @@ EXTRA_PROBES: list[UiProbe] = [
         },
         check=_no_prompt_composed_of_victim,
     ),
-    _text("accounts:ownership-transfer")(
+    on_own_page("accounts:ownership-transfer")(
         "POST", NOT_FOUND, "victim-membership", data=lambda v, x: {"membership": v.membership_id}
     ),
 ]
@@ -386,7 +384,7 @@ def test_owner_of_a_sibling_project_only_cannot_reach(client, world, probe):
     client.force_login(
         victim.sibling_owner
     )  # a member of the victim's organisation: signing in is logged there
-    assert client.get(reverse("traces:list", args=[victim.sibling.id])).status_code == 200
+    assert project_role(victim.sibling_owner, victim.sibling) == Role.OWNER
     before = snapshot(victim) if probe.method != "GET" else None
     response = send(client, probe, victim, victim)
     where = f"{probe.method} {response.request['PATH_INFO']} as the owner of {victim.sibling.id} only"
