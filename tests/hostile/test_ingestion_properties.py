@@ -250,3 +250,23 @@ def test_times_at_the_edge_of_the_calendar_are_refused_or_readable(client, keys,
     for url in (f"/api/public/traces/{trace_id}", "/api/public/traces", "/api/public/observations"):
         read = client.get(url, **headers)
         assert read.status_code in (200, 404), (url, read.content[:300])
+
+
+@pytest.mark.parametrize("bad", [b"\xff\xfe", b"\xc0\x80"], ids=["latin", "overlong"])
+def test_a_body_that_is_not_utf8_is_a_400(client, keys, bad):
+    _, headers = keys
+    body = b'{"batch": [{"id": "e", "type": "trace-create", "timestamp": "2026-01-01T00:00:00Z", "body": {"name": "'
+    body += bad + b'"}}]}'
+    response = client.post("/api/public/ingestion", body, content_type="application/json", **headers)
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["message"]
+
+
+def test_an_utf8_encoded_surrogate_is_stored_as_a_replacement_character(client, keys):
+    # Python's json reads bytes with "surrogatepass": the event is accepted and its text cleaned.
+    project, headers = keys
+    body = b'{"batch": [{"id": "e", "type": "trace-create", "timestamp": "2026-01-01T00:00:00Z",'
+    body += b' "body": {"id": "surrogate-trace", "name": "a\xed\xa0\x80b"}}]}'
+    response = client.post("/api/public/ingestion", body, content_type="application/json", **headers)
+    assert response.status_code == 207 and response.json()["errors"] == []
+    assert Trace.objects.get(project=project, id="surrogate-trace").name == "a?b"
