@@ -104,6 +104,7 @@ def main() -> int:
         database_url,
         report_root / "server.log",
         extra_env={"DEBUG": "false", "SECRET_KEY": os.environ["SECRET_KEY"], "SALT": os.environ["SALT"]},
+        timeout=180,
     )
     ok = True
     try:
