@@ -73,9 +73,9 @@ def figures(label: str, result, elapsed: float) -> dict:
         "pass": label,
         "exit_code": result.returncode,
         "seconds": round(elapsed, 1),
-        "operations_tested": report.get("operations", {}).get("tested"),
-        "test_cases": report.get("test_cases", {}).get("generated"),
-        "unique_failures": report.get("test_cases", {}).get("unique_failures"),
+        "operations_tested": (report.get("operations") or {}).get("tested"),
+        "test_cases": (report.get("test_cases") or {}).get("generated"),
+        "unique_failures": (report.get("test_cases") or {}).get("unique_failures"),
         "errors": len(report.get("errors") or []),
         "failures": [json.dumps(f)[:400] for f in failures][:50],
     }
