@@ -77,7 +77,8 @@ def cmd_kill(args: argparse.Namespace) -> bool:
                 server.sigkill()
                 killed = time.monotonic()
                 # Requests cut off by the kill whose transaction had committed: their retries are duplicates.
-                in_flight = list(load.in_flight.values())
+                answered = {id(unit) for unit in load.tally.acked}
+                in_flight = [unit for unit in list(load.in_flight.values()) if id(unit) not in answered]
                 committed_unanswered = units_stored(url, in_flight)
                 time.sleep(args.down_s)
                 server.migrate = False
