@@ -197,13 +197,12 @@ def authenticate_header(header: str | None, *, allow_bearer: bool = False) -> Ap
     return ApiCaller(key, access)
 
 
-def _failure_limits(request: HttpRequest, public_key: str | None) -> list[tuple[throttle.Limit, str]]:
-    checks = [
-        (throttle.Limit("api-ip", settings.API_AUTH_FAILURES_PER_IP), request.META.get("REMOTE_ADDR", ""))
-    ]
-    if public_key is not None:
-        checks.append((throttle.Limit("api-key", settings.API_AUTH_FAILURES_PER_KEY), public_key))
-    return checks
+def _ip_limit() -> throttle.Limit:
+    return throttle.Limit("api-ip", settings.API_AUTH_FAILURES_PER_IP)
+
+
+def _key_limit() -> throttle.Limit:
+    return throttle.Limit("api-key", settings.API_AUTH_FAILURES_PER_KEY)
 
 
 def _claimed_public_key(header: str | None) -> str | None:
@@ -229,18 +228,23 @@ def too_many_failures(seconds: int) -> JsonResponse:
 
 
 def authenticate_request(request: HttpRequest, *, allow_bearer: bool = False) -> ApiCaller | JsonResponse:
-    """The caller, or the 401/429 answer. Failed key checks count to per-address and per-key limits
-    (langfuse_ui/throttle.py); a blocked address or key gets 429 before its key is checked."""
+    """The caller, or the 401/429 answer (langfuse_ui/throttle.py counts failed key checks).
+
+    A public key past its limit gets 429 before its secret is checked, so no answer tells a guesser
+    which guess was right. An address past its limit gets 429 for its failed checks only: behind a
+    shared proxy or NAT, one broken client must not lock out the others.
+    """
     header = request.headers.get("Authorization")
-    limits = [limit.bucket(value) for limit, value in _failure_limits(request, _claimed_public_key(header))]
-    blocked = throttle.retry_after(limits)
+    claimed = _claimed_public_key(header)
+    blocked = throttle.retry_after([_key_limit().bucket(claimed)]) if claimed is not None else None
     if blocked:
         return too_many_failures(blocked)
     try:
         return authenticate_header(header, allow_bearer=allow_bearer)
     except ApiAuthError as exc:
         if exc.guessed_key is not None:
-            seconds = throttle.record_failure(_failure_limits(request, exc.guessed_key))
+            address = request.META.get("REMOTE_ADDR", "")
+            seconds = throttle.record_failure([(_ip_limit(), address), (_key_limit(), exc.guessed_key)])
             if seconds:
                 return too_many_failures(seconds)
         return api_error(str(exc), exc.status, "Unauthorized")

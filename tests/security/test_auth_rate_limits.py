@@ -57,7 +57,8 @@ def test_many_unknown_keys_from_one_address_get_429(client, team, settings):
         projects(client, f"pk-lf-unknown-{n}", "sk-lf-x", ip="10.1.1.1").status_code for n in range(7)
     ]
     assert statuses == [401] * 5 + [429] * 2
-    assert projects(client, team.public_key, team.secret_key, ip="10.1.1.2").status_code == 200
+    # Only the failures: the right key from the same address (a shared proxy, a NAT) still works.
+    assert projects(client, team.public_key, team.secret_key, ip="10.1.1.1").status_code == 200
 
 
 def test_bearer_public_key_guesses_count_too(client, team, settings):
