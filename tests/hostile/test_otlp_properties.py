@@ -17,7 +17,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from tests.factories import make_key, make_org, make_project
 from tests.hostile import strategies as hs
-from traces.models import Observation
+from traces.models import Observation, Trace
 
 pytestmark = pytest.mark.django_db
 
@@ -307,3 +307,40 @@ def test_an_attribute_holding_json_nested_too_deeply_is_kept_as_text(client, key
     )
     assert response.status_code == 200
     assert Observation.objects.get(project=project, id=(b"\x05" * 8).hex()).input == deep
+
+
+def test_text_longer_than_its_column_is_clipped_not_a_500(client, keys_of_a_project):
+    # Found by the long hypothesis run: a 10,000-character root span name became the trace name (varchar 1000).
+    project, headers = keys_of_a_project
+    request = ExportTraceServiceRequest()
+    scope_spans = request.resource_spans.add().scope_spans.add()
+    span = scope_spans.spans.add(
+        trace_id=b"\x06" * 16, span_id=b"\x07" * 8, parent_span_id=b"\x08" * 500, name="n" * 10_000
+    )
+    span.attributes.extend(
+        [
+            KeyValue(key="langfuse.user.id", value=AnyValue(string_value="u" * 5000)),
+            KeyValue(
+                key="langfuse.trace.tags",
+                value=AnyValue(array_value={"values": [AnyValue(string_value="t" * 5000)]}),
+            ),
+            KeyValue(key="gen_ai.request.model", value=AnyValue(string_value="m" * 5000)),
+        ]
+    )
+    root = scope_spans.spans.add(trace_id=b"\x06" * 16, span_id=b"\x09" * 8, name="r" * 10_000)
+    root.attributes.append(KeyValue(key="langfuse.trace.name", value=AnyValue(string_value="T" * 10_000)))
+    response = client.post(
+        "/api/public/otel/v1/traces",
+        request.SerializeToString(),
+        content_type="application/x-protobuf",
+        **headers,
+    )
+    assert response.status_code == 200, response.content[:300]
+    observation = Observation.objects.get(project=project, id=(b"\x07" * 8).hex())
+    assert observation.name == "n" * 1000
+    assert len(observation.parent_observation_id) == 800
+    assert observation.provided_model_name == "m" * 800
+    trace = Trace.objects.get(project=project, id=(b"\x06" * 16).hex())
+    assert trace.name == "T" * 1000
+    assert trace.user_id == "u" * 800
+    assert trace.tags == ["t" * 800]

@@ -56,8 +56,8 @@ class Table:
     model: type[models.Model]
     name: str = ""
     columns: list[str] = field(default_factory=list)
-    # (column, is_json, default factory) in column order
-    plan: list[tuple[str, bool, Any]] = field(default_factory=list)
+    # (column, is_json, default factory, max length of its text) in column order
+    plan: list[tuple[str, bool, Any, int | None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.name = self.model._meta.db_table
@@ -71,26 +71,28 @@ class Table:
                     default = lambda constant=constant: constant  # noqa: E731
             else:
                 default = lambda: None  # noqa: E731
-            self.plan.append((f.column, is_json, default))
+            # varchar(n) columns (and arrays of them) clip longer text instead of failing the batch.
+            limit = getattr(getattr(f, "base_field", f), "max_length", None)
+            self.plan.append((f.column, is_json, default, limit))
 
     @staticmethod
-    def _convert(is_json: bool, raw: Any) -> Any:
+    def _convert(is_json: bool, raw: Any, limit: int | None = None) -> Any:
         if raw is None or type(raw) is JsonText:
             return raw
         if is_json:
             return JsonText(jsonb_text(raw))
         if type(raw) is str:
-            return clean_text(raw)
+            return clean_text(raw)[:limit]
         if type(raw) is list:
-            return [clean_text(v) if type(v) is str else v for v in raw]
+            return [clean_text(v)[:limit] if type(v) is str else v for v in raw]
         return raw
 
     def row(self, values: dict[str, Any]) -> list[Any]:
         convert = self._convert
         out = []
-        for column, is_json, default in self.plan:
+        for column, is_json, default, limit in self.plan:
             raw = values.get(column, _MISSING)
-            out.append(default() if raw is _MISSING else convert(is_json, raw))
+            out.append(default() if raw is _MISSING else convert(is_json, raw, limit))
         return out
 
 
