@@ -52,12 +52,12 @@ class Schedule:
         )
 
 
-def _role(proc: psutil.Process, n: int) -> str:
-    """uvicorn's workers, or multiprocessing's resource tracker (a small helper process)."""
+def _role(proc: psutil.Process) -> str:
+    """uvicorn's workers by pid, or multiprocessing's resource tracker (a small helper process)."""
     with contextlib.suppress(psutil.Error):
         if "resource_tracker" in " ".join(proc.cmdline()):
             return "resource-tracker"
-    return f"child-{n}"
+    return f"worker-{proc.pid}"
 
 
 def slope_per_minute(samples: list[tuple[float, int]]) -> float:
@@ -85,8 +85,9 @@ def run_soak(args, emit: Callable[[dict], None]) -> bool:
             args.spans_per_s = calibration["spans_per_s"] // 2
             emit({"scenario": "soak", "calibration": calibration, "soak_spans_per_s": args.spans_per_s})
         rate = args.spans_per_s / SPANS_PER_REQUEST
-        processes = server.processes()
-        names = ["master", *[_role(proc, n) for n, proc in enumerate(processes[1:], 1)]]
+        # Processes by name, found again at each sample: uvicorn replaces a worker that misses its
+        # health-check ping (timeout_worker_healthcheck, 5 s), and the new one is measured too.
+        names: list[str] = []
         lock = threading.Lock()
         per_minute: dict[int, list[float]] = {}
         statuses: dict[int, Counter] = {}
@@ -123,11 +124,13 @@ def run_soak(args, emit: Callable[[dict], None]) -> bool:
         def sampler(stop: threading.Event) -> None:
             while not stop.is_set():
                 rss = {}
-                for name, proc in zip(names, processes, strict=True):
-                    try:
-                        rss[name] = proc.memory_info().rss
-                    except psutil.Error:
-                        rss[name] = None
+                with contextlib.suppress(psutil.Error):
+                    for proc in server.processes():
+                        name = "master" if proc.pid == server.process.pid else _role(proc)
+                        if name not in names:
+                            names.append(name)
+                        with contextlib.suppress(psutil.Error):
+                            rss[name] = proc.memory_info().rss
                 pg = 0
                 for proc in embedded_db.cluster_processes(pgdata):
                     with contextlib.suppress(psutil.Error):
@@ -288,6 +291,7 @@ def _summary(args, emit, per_minute, statuses, samples, lags, names, observation
             "late_starts_over_1s": sum(1 for lag in lags if lag > 1),
             "max_start_lag_s": round(max(lags), 2) if lags else None,
             "memory": memory,
+            "workers_seen": sum(1 for name in names if name.startswith("worker-")),
             "pg_rss_mb_start_end": [round(samples[0]["pg_rss"] / 2**20), round(samples[-1]["pg_rss"] / 2**20)]
             if samples
             else None,
