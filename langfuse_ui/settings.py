@@ -291,8 +291,10 @@ CACHES = {
 }
 # Public API: failed authentications (wrong secret key, unknown public key) per client address and
 # per public key per minute; past a limit the API answers 429 with Retry-After. 0 turns a limit off.
+# Per key is off by default: public keys ship in browser code, and a per-key limit would let anyone
+# who reads one lock its applications out of ingestion; secrets are far too long to guess anyway.
 API_AUTH_FAILURES_PER_IP = env_int("LANGFUSE_API_AUTH_FAILURES_PER_MINUTE_PER_IP", 60, minimum=0)
-API_AUTH_FAILURES_PER_KEY = env_int("LANGFUSE_API_AUTH_FAILURES_PER_MINUTE_PER_KEY", 20, minimum=0)
+API_AUTH_FAILURES_PER_KEY = env_int("LANGFUSE_API_AUTH_FAILURES_PER_MINUTE_PER_KEY", 0, minimum=0)
 # --- end of security ---------------------------------------------------------------------------------
 
 # Public API limits

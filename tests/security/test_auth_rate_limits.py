@@ -113,6 +113,7 @@ def test_a_successful_request_writes_nothing_and_reads_no_counter(
 
 
 def test_counters_store_hashes_not_keys(client, team, settings):
+    settings.API_AUTH_FAILURES_PER_KEY = 20
     projects(client, team.public_key, "sk-lf-wrong", ip="10.4.4.4")
     buckets = list(AuthFailureWindow.objects.values_list("bucket", flat=True))
     assert len(buckets) == 2
