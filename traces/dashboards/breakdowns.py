@@ -85,8 +85,11 @@ def latency_by_trace_name(scope: Scope, top: int = TOP) -> list[Percentiles]:
     seconds = SECONDS.format(start="start_time", end="end_time")
     return _percentiles(
         scope,
-        f"""SELECT name, count(*), {_ordered(seconds)} FROM t
-            WHERE start_time IS NOT NULL AND end_time IS NOT NULL
+        # OFFSET 0 keeps the planner from reading the window in trace-name index order (a random
+        # heap read per trace: 78 s instead of 5 s at 1.3 M traces, docs/benchmarks.md).
+        f"""SELECT name, count(*), {_ordered(seconds)}
+            FROM (SELECT name, start_time, end_time FROM t
+                  WHERE start_time IS NOT NULL AND end_time IS NOT NULL OFFSET 0) AS window_traces
             GROUP BY name ORDER BY count(*) DESC, name NULLS LAST LIMIT %s""",
         [top],
     )
