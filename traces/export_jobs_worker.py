@@ -16,6 +16,7 @@ import time
 
 from django.db import connection
 
+from langfuse_ui.background import log_failed_round
 from langfuse_ui.config import env_int
 from traces import export_jobs
 
@@ -59,8 +60,8 @@ def start(seconds: int, stop: threading.Event) -> threading.Thread | None:
         while not stop.is_set():
             try:
                 run_round(worker, state)
-            except Exception:
-                log.exception("Export worker round failed; the next round tries again")
+            except Exception as exc:
+                log_failed_round(log, "Export worker round", exc)
             finally:
                 connection.close()  # this thread's own connection; none is held between rounds
             _wake.wait(seconds)

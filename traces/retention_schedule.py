@@ -12,6 +12,7 @@ import threading
 
 from django.db import connection
 
+from langfuse_ui.background import log_failed_round
 from langfuse_ui.config import env_int
 from traces.retention import PurgeBusy, purge_all
 
@@ -32,8 +33,8 @@ def run_once() -> None:
     except PurgeBusy:
         log.info("Retention purge skipped: another replica is running it")
         return
-    except Exception:
-        log.exception("Retention purge failed; the next round tries again")
+    except Exception as exc:
+        log_failed_round(log, "Retention purge", exc)
         return
     for project_id, result in run.projects.items():
         if result.total:

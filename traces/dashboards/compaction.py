@@ -14,6 +14,7 @@ import threading
 
 from django.db import connection
 
+from langfuse_ui.background import log_failed_round
 from langfuse_ui.config import env_int
 from traces.dashboards import rollups
 
@@ -29,8 +30,8 @@ def interval_minutes() -> int:
 def run_once() -> None:
     try:
         rollups.compact()
-    except Exception:
-        log.exception("Dashboard rollup compaction failed; the next round tries again")
+    except Exception as exc:
+        log_failed_round(log, "Dashboard rollup compaction", exc)
 
 
 def start(minutes: int, stop: threading.Event) -> threading.Thread | None:
