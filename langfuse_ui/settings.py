@@ -303,6 +303,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = INGESTION_MAX_BODY_BYTES
 
 # HTTP server (read by `manage.py serve`)
 HTTP_KEEPALIVE_TIMEOUT_MS = env_int("LANGFUSE_HTTP_KEEPALIVE_TIMEOUT_MS", 5_000, minimum=0)
+# Seconds a uvicorn worker (WEB_CONCURRENCY > 1) may leave its supervisor's ping unanswered before
+# it is replaced.
+WORKER_HEALTHCHECK_TIMEOUT_SECONDS = env_int("LANGFUSE_WORKER_HEALTHCHECK_TIMEOUT_SECONDS", 30, minimum=1)
 HTTP_HEADERS_TIMEOUT_MS = env_int("LANGFUSE_HTTP_HEADERS_TIMEOUT_MS", 6_000, minimum=0)
 
 # Default model prices (loaded at start-up and by `manage.py load_model_prices`)

@@ -103,6 +103,9 @@ class Command(BaseCommand):
             timeout_keep_alive=settings.HTTP_KEEPALIVE_TIMEOUT_MS / 1000,  # type: ignore[arg-type]
             http=http_timeouts.protocol_class(),
             timeout_graceful_shutdown=30,
+            # With several workers, uvicorn replaces one that has not answered its ping within this many
+            # seconds; its default of 5 s kills busy workers on a starved machine, cutting off requests.
+            timeout_worker_healthcheck=settings.WORKER_HEALTHCHECK_TIMEOUT_SECONDS,
             log_level=os.environ.get("LANGFUSE_LOG_LEVEL", "info").lower(),
             access_log=os.environ.get("LANGFUSE_ACCESS_LOG", "false").lower() in ("1", "true"),
         )
