@@ -176,3 +176,40 @@ def test_a_time_in_the_first_millennium_reads_back_as_a_valid_date_time(client, 
     assert response.json()["errors"] == []
     observation = client.get("/api/public/observations/early-span", **headers).json()
     assert observation["startTime"] == "0029-04-16T03:20:55.200Z"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"traceIds": ["a\x00b"], "filter": {"name": "x"}},
+        {"filter": {"name": "a\x00b"}},
+        {"filter": [{"type": "string", "column": "name", "operator": "=", "value": "a\x00b"}]},
+    ],
+)
+def test_delete_traces_with_nul_in_the_body_is_a_400(client, headers, body):
+    # Found by bench/schemathesis_run.py: traceIds with a NUL next to a filter was a 500.
+    response = client.delete(
+        "/api/public/traces", json.dumps(body), content_type="application/json", **headers
+    )
+    assert response.status_code == 400, response.content[:300]
+
+
+@pytest.mark.parametrize(
+    ("when", "status"),
+    [
+        ("0620-10-26T08:05:57-16:35", 200),
+        ("0001-01-01T00:00:00+01:00", 400),
+        ("9999-12-31T23:00:00-05:00", 400),
+    ],
+)
+def test_query_times_are_taken_in_utc_and_refused_beyond_the_calendar(client, headers, when, status):
+    # Found by bench/schemathesis_run.py: an offset of -16:35 (PostgreSQL takes up to 15:59) was a 500.
+    for path in ("/api/public/observations", "/api/public/traces", "/api/public/v2/scores"):
+        response = client.get(path, {"toStartTime": when, "toTimestamp": when}, **headers)
+        assert response.status_code == status, (path, response.content[:300])
+
+
+def test_nul_inside_a_json_filter_parameter_is_a_400(client, headers):
+    condition = [{"type": "string", "column": "name", "operator": "=", "value": "a\x00b"}]
+    response = client.get("/api/public/traces", {"filter": json.dumps(condition)}, **headers)
+    assert response.status_code == 400

@@ -139,11 +139,30 @@ class Params:
         if not isinstance(raw, str):
             return raw
         try:
-            return json.loads(raw)
+            value = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise InvalidRequest(f"{name} must be valid JSON: {exc.msg} at position {exc.pos}") from None
         except RecursionError:
             raise InvalidRequest(f"{name} is JSON nested too deeply") from None
+        if holds_nul(value):
+            raise InvalidRequest(f"{name} must not contain NUL characters")
+        return value
+
+
+def holds_nul(value: Any) -> bool:
+    """Whether a parsed JSON value holds a NUL character anywhere (PostgreSQL text cannot)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def parse_timestamp(raw: str, name: str) -> datetime:
@@ -154,8 +173,13 @@ def parse_timestamp(raw: str, name: str) -> datetime:
         value = None
     if value is None:
         raise InvalidRequest(f"{name} must be an ISO 8601 datetime such as 2024-05-01T00:00:00Z, got {raw!r}")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+    try:
+        # In UTC: PostgreSQL refuses offsets beyond 15:59 (Python allows 23:59).
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        value = None
+    if value is None or not 1 < value.year < 9999:
+        raise InvalidRequest(f"{name} must be a datetime between the years 2 and 9998, got {raw!r:.60}")
     return value
 
 

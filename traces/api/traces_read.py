@@ -13,6 +13,7 @@ from traces.api.params import (
     Params,
     answers_bad_request,
     field_groups,
+    holds_nul,
     not_found,
     page_params,
 )
@@ -187,4 +188,6 @@ def _json_body(request: HttpRequest) -> dict:
         raise InvalidRequest("The request body must be JSON") from None
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object")
+    if holds_nul(body):
+        raise InvalidRequest("The request body must not contain NUL characters")
     return body
