@@ -19,7 +19,9 @@ EXPECTED_COST = Decimal("10") * Decimal("0.00000015") + 2 * Decimal("0.000000075
 
 
 def make_scenario(client: str) -> dict[str, Any]:
-    run = uuid.uuid4().hex[:12]
+    # Starts with a letter: an all-digit run id in OTLP metadata reads back as a number, as in Langfuse,
+    # whose attribute values are parsed as JSON where they parse.
+    run = "r" + uuid.uuid4().hex[:11]
     return {
         "client": client,
         "run_id": run,
