@@ -55,6 +55,8 @@ def _body(request: HttpRequest) -> dict:
         body = json.loads(request.body or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ActionRefused("The request body is not valid JSON") from None
+    except RecursionError:
+        raise ActionRefused("The request body is nested too deeply") from None
     if not isinstance(body, dict):
         raise ActionRefused("The request body must be a JSON object")
     return body
@@ -159,6 +161,9 @@ def create_project_key(request: HttpRequest, project_id: str) -> JsonResponse:
         return _not_found("Project")
     try:
         body = _body(request)
+        for field in ("note", "publicKey", "secretKey"):
+            if body.get(field) is not None and not isinstance(body[field], str):
+                raise ActionRefused(f"{field} must be a string")
         key, secret = key_admin.create_key(
             request.caller.key,
             project=project,

@@ -14,6 +14,7 @@ from accounts.models import ApiKey, Organization, OrganizationMembership, Projec
 
 DELETE_BATCH_SIZE = 5_000
 MIN_RETENTION_DAYS = 3
+MAX_RETENTION_DAYS = 36_500  # a hundred years; 0 keeps data forever
 
 
 def create_organization(name: str, creator: User) -> Organization:
@@ -173,6 +174,10 @@ def check_retention(days: int | None) -> int | None:
         raise ActionRefused("Retention must be a whole number of days") from None
     if days < MIN_RETENTION_DAYS:
         raise ActionRefused(f"Retention must be 0 (keep forever) or at least {MIN_RETENTION_DAYS} days")
+    if days > MAX_RETENTION_DAYS:
+        raise ActionRefused(
+            f"Retention must be at most {MAX_RETENTION_DAYS} days; use 0 to keep data forever"
+        )
     return days
 
 

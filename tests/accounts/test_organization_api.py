@@ -220,3 +220,23 @@ def test_project_roles_of_another_organisation_are_not_found(client, team, org_a
         body = {"userId": str(team.outsider.pk), "role": "VIEWER"}
         assert call(client, "PUT", url, org_auth, body).status_code == 404
     assert not team.other_project.memberships.exists()
+
+
+def test_out_of_range_and_mistyped_values_are_refused_with_a_reason(client, team, org_auth):
+    response = call(client, "POST", "/api/public/projects", org_auth, {"name": "huge", "retention": 10**30})
+    assert response.status_code == 400
+    assert "at most 36500 days" in response.json()["message"]
+    assert not Project.objects.filter(name="huge").exists()
+
+    url = f"/api/public/projects/{team.project.id}/apiKeys"
+    response = call(client, "POST", url, org_auth, {"note": {"team": "ml"}})
+    assert response.status_code == 400
+    assert response.json()["message"] == "note must be a string"
+    assert ApiKey.objects.filter(project=team.project).count() == 1
+
+    nested = "[" * 100_000 + "]" * 100_000
+    response = client.generic(
+        "POST", "/api/public/projects", nested, content_type="application/json", HTTP_AUTHORIZATION=org_auth
+    )
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["message"]
