@@ -228,6 +228,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2, help="server worker processes (WEB_CONCURRENCY)")
     ap.add_argument("--database-url", help="an empty scratch database; default: a new embedded cluster")
     ap.add_argument("--skip-ceiling", action="store_true")
+    ap.add_argument(
+        "--no-rollup-triggers",
+        action="store_true",
+        help="disable the dashboard rollup triggers once the server has migrated (to measure their cost)",
+    )
     args = ap.parse_args()
 
     from langfuse_ui import embedded_db
@@ -279,6 +284,12 @@ def _run(args: argparse.Namespace, database_url: str, scratch: Path | None) -> N
             except requests.RequestException:  # not listening yet, or too busy to answer within 1 s
                 pass
             time.sleep(0.2)
+        if args.no_rollup_triggers:
+            import psycopg
+
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                for table in ("traces", "observations"):
+                    conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         memory = Memory(server.pid)
         idle_rss = memory.sample()
         memory.thread.start()

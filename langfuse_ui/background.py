@@ -1,4 +1,4 @@
-"""What the server's background threads (retention, exports, rollup compaction) share."""
+"""What the server's background threads (retention, exports, rollup refresh) share."""
 
 from __future__ import annotations
 

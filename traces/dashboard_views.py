@@ -18,6 +18,7 @@ from traces.budgets.forecast import statuses as budget_statuses
 from traces.dashboards.base import Scope
 from traces.dashboards.catalogue import CHARTS
 from traces.dashboards.period import DashboardForm, dashboard_query, period_of
+from traces.dashboards.rollups import snapshot
 from traces.dashboards.totals import changes
 
 TEMPLATE = "dashboards/project.html"
@@ -50,13 +51,16 @@ def chart_links(request: HttpRequest, state: dict) -> dict:
 def dashboard(request: HttpRequest) -> HttpResponse:
     form, state, scope = scope_of(request)
     links = chart_links(request, state)
+    with snapshot():
+        totals = changes(scope)
+        charts = [(build(scope), links["csv"][key]) for key, build in CHARTS.items()]
     context = {
         "form": form,
         "state": state,
         "period": scope.period,
-        "totals": changes(scope),
+        "totals": totals,
         "totals_link": scope.link(),
-        "charts": [(build(scope), links["csv"][key]) for key, build in CHARTS.items()],
+        "charts": charts,
         "links": links,
         "plotly_src": f"/assets/plotly-{plotly_version()}.min.js",
         "budget_statuses": budget_statuses(request.project.id, scope.now),
@@ -74,9 +78,9 @@ def chart(request: HttpRequest, key: str) -> HttpResponse:
         raise Http404("No such chart")
     _, state, scope = scope_of(request)
     links = chart_links(request, state)
-    response = render(
-        request, "dashboards/_chart.html", {"chart": CHARTS[key](scope), "csv": links["csv"][key]}
-    )
+    with snapshot():
+        built = CHARTS[key](scope)
+    response = render(request, "dashboards/_chart.html", {"chart": built, "csv": links["csv"][key]})
     response["Vary"] = "HX-Request"
     return response
 
@@ -89,7 +93,9 @@ def chart_csv(request: HttpRequest, key: str) -> HttpResponse:
     _, _, scope = scope_of(request)
     period = scope.period
     name = f"{key}_{period.start:%Y%m%dT%H%M}_{period.end:%Y%m%dT%H%M}.csv"
-    response = HttpResponse(CHARTS[key](scope).csv(), content_type="text/csv; charset=utf-8")
+    with snapshot():
+        built = CHARTS[key](scope)
+    response = HttpResponse(built.csv(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

@@ -1,23 +1,29 @@
 """Hourly rollups: the dashboard's sums and counts without reading every trace and observation.
 
-Two delta tables, kept by statement-level triggers on traces and observations (migration
-traces/0010_dashboard_rollups, which explains the invariant):
+Two tables, one row per key and hour (migrations traces/0010 and 0012 explain the invariant):
 
 - dashboard_trace_hours (project, hour of the trace timestamp, environment, name, release):
   traces, traces with an error, cost, tokens;
 - dashboard_obs_hours (project, hour of the trace timestamp, trace environment, model, usage type or
   NULL for cost): the sum and the number of observations.
 
-A query over a window [start, end) reads the whole hours inside it from the rollups and the traces of
-the partial hours at either end (`t`, at most two hours of raw rows) the way the raw queries do, so
-every number equals the raw aggregate. Only windows whose filters the rollups carry (none, or an
-environment list) use them; any other trace-list filter runs on the raw rows.
+Writers do not maintain them: triggers on traces and observations only mark the (project, hour)
+they change in dashboard_dirty_hours, and `refresh` (a thread in `manage.py serve`, or
+`manage.py dashboard_rollups --refresh`) recomputes the marked hours from the raw rows. Until then a
+marked hour is read from the raw rows.
+
+A query over a window [start, end) reads, in one snapshot, the unmarked whole hours inside it from the
+rollups and the rest from the raw traces (`t`): the partial hours at either end and the marked hours,
+the way the raw queries do, so every number equals the raw aggregate. Only windows whose filters the
+rollups carry (none, or an environment list) use them; any other trace-list filter runs on the raw rows.
 
 Percentiles are not sums: they always come from the raw rows (see docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -30,6 +36,10 @@ from traces.dashboards.period import TRACE_FILTERS, Period
 from traces.list_queries import split_list
 
 HOUR = timedelta(hours=1)
+# pg_try_advisory_xact_lock key: one refresh at a time, across processes and replicas.
+REFRESH_LOCK = 0x64617368  # "dash"
+# Marked hours recomputed per transaction.
+REFRESH_CHUNK = 24
 # Filters the rollups carry (their key holds the trace's environment).
 ROLLUP_FILTERS = {"environment"}
 
@@ -41,6 +51,17 @@ class Span:
     start: datetime
     end: datetime
     environments: list[str]
+    dirty: tuple[datetime, ...] = ()
+
+    def raw_ranges(self) -> list[tuple[datetime, datetime]]:
+        """The marked hours, consecutive ones merged."""
+        ranges: list[tuple[datetime, datetime]] = []
+        for hour in self.dirty:
+            if ranges and ranges[-1][1] == hour:
+                ranges[-1] = (ranges[-1][0], hour + HOUR)
+            else:
+                ranges.append((hour, hour + HOUR))
+        return ranges
 
 
 def floor_hour(moment: datetime) -> datetime:
@@ -56,23 +77,54 @@ def span_of(scope: Scope) -> Span | None:
     last = floor_hour(end)
     if first >= last:
         return None
-    return Span(first, last, split_list(scope.filters.get("environment")))
+    return Span(
+        first, last, split_list(scope.filters.get("environment")), marked(scope.project_id, first, last)
+    )
+
+
+def marked(project_id: str, start: datetime, end: datetime) -> tuple[datetime, ...]:
+    """The hours in [start, end) whose rollup rows wait for a refresh."""
+    rows = fetch(
+        "SELECT DISTINCT hour FROM dashboard_dirty_hours WHERE project_id = %s AND hour >= %s AND hour < %s "
+        "ORDER BY hour",
+        [project_id, start, end],
+    )
+    return tuple(hour for (hour,) in rows)
+
+
+@contextmanager
+def snapshot() -> Iterator[None]:
+    """One snapshot for several queries, so the marked hours, the rollups and the raw rows agree
+    while writers and refreshes go on (inside a transaction already, that transaction's rules hold)."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
 
 
 def with_edges(scope: Scope, span: Span, body: str, params: list[Any]) -> list[tuple]:
-    """Run `body` with the traces of the window's partial hours as the CTE `t`."""
-    head = replace(scope, period=Period(scope.period.start, span.start, scope.period.bucket))
-    tail = replace(scope, period=Period(span.end, scope.period.end, scope.period.bucket))
-    head_sql, head_params = head.traces_sql()
-    tail_sql, tail_params = tail.traces_sql()
-    sql = f"WITH t AS (({head_sql}) UNION ALL ({tail_sql})) {body}"
-    return fetch(sql, [*head_params, *tail_params, *params])
+    """Run `body` with the traces the rollups do not answer for as the CTE `t`: those of the
+    window's partial hours and of the marked hours."""
+    ranges = [(scope.period.start, span.start), *span.raw_ranges(), (span.end, scope.period.end)]
+    parts, raw_params = [], []
+    for start, end in ranges:
+        if start < end or not parts:
+            sql, part_params = replace(scope, period=Period(start, end, scope.period.bucket)).traces_sql()
+            parts.append(f"({sql})")
+            raw_params += part_params
+    sql = f"WITH t AS ({' UNION ALL '.join(parts)}) {body}"
+    return fetch(sql, [*raw_params, *params])
 
 
 def where(span: Span, project_id: str) -> tuple[str, list[Any]]:
-    """The rollup rows of the span (alias r)."""
+    """The rollup rows of the span (alias r) but the marked hours'."""
     sql = "r.project_id = %s AND r.hour >= %s AND r.hour < %s"
     params: list[Any] = [project_id, span.start, span.end]
+    if span.dirty:
+        sql += " AND r.hour <> ALL(%s)"
+        params.append(list(span.dirty))
     if span.environments:
         sql += " AND r.environment = ANY(%s)"
         params.append(span.environments)
@@ -158,45 +210,86 @@ def tokens_by_usage_type(scope: Scope, span: Span, raw_join: str) -> list[tuple]
     )
 
 
-# Maintenance: compaction, rebuild and the consistency check (manage.py dashboard_rollups).
+# Maintenance: refresh, rebuild and the consistency check (manage.py dashboard_rollups).
+
+# The raw GROUP BYs the rollups hold, over the traces of the (project, hour) pairs in `h`.
+HOURS = "SELECT * FROM unnest(%s::varchar[], %s::timestamptz[]) AS h(project_id, hour)"
+RAW_TRACE_HOURS = """
+SELECT t.project_id, h.hour, t.environment, t.name, t.release, count(*)::numeric,
+       count(*) FILTER (WHERE t.error_count > 0)::numeric, sum(t.total_cost), sum(t.total_tokens)::numeric
+FROM h JOIN traces t ON t.project_id = h.project_id AND t.timestamp >= h.hour AND t.timestamp < h.hour + interval '1 hour'
+GROUP BY 1, 2, 3, 4, 5"""
+RAW_OBS_HOURS = """
+SELECT t.project_id, h.hour, t.environment, o.provided_model_name, NULL, sum(o.total_cost), count(*)::numeric
+FROM h JOIN traces t ON t.project_id = h.project_id AND t.timestamp >= h.hour AND t.timestamp < h.hour + interval '1 hour'
+JOIN observations o ON o.project_id = t.project_id AND o.trace_id = t.id
+WHERE o.total_cost IS NOT NULL GROUP BY 1, 2, 3, 4
+UNION ALL
+SELECT t.project_id, h.hour, t.environment, o.provided_model_name, u.key, sum(u.value::numeric), count(*)::numeric
+FROM h JOIN traces t ON t.project_id = h.project_id AND t.timestamp >= h.hour AND t.timestamp < h.hour + interval '1 hour'
+JOIN observations o ON o.project_id = t.project_id AND o.trace_id = t.id
+CROSS JOIN LATERAL jsonb_each(o.usage_details) AS u(key, value)
+WHERE o.usage_details <> '{}'::jsonb AND jsonb_typeof(u.value) = 'number' AND u.key <> 'total'
+GROUP BY 1, 2, 3, 4, 5"""
+# Every (project, hour) that has traces, as `h` for a whole rebuild or check.
+ALL_HOURS = "SELECT DISTINCT project_id, date_trunc('hour', timestamp, 'UTC') AS hour FROM traces {where}"
+# Rollup table: the SELECT of its rows from the raw rows (both lead with five key columns).
+KEY_COLUMNS = 5
+TABLES = {
+    "dashboard_trace_hours": RAW_TRACE_HOURS,
+    "dashboard_obs_hours": RAW_OBS_HOURS,
+}
 
 
-def compact() -> None:
-    """Fold the delta rows into one row per key (exact whenever it runs, concurrent writers or not)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT dashboard_compact_rollups()")
+def refresh(*, settled_only: bool = True) -> int:
+    """Recompute the rollup rows of the marked hours from the raw rows; the number of hours.
+
+    With settled_only, the current hour and later ones stay marked (read raw): under steady
+    ingestion they change all the time, and recomputing them on every round would cost more than
+    reading them. Their duplicate markers are folded to one. One refresh runs at a time.
+    """
+    refreshed = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [REFRESH_LOCK])
+            if not cursor.fetchone()[0]:
+                return refreshed
+            cutoff = "date_trunc('hour', now(), 'UTC')" if settled_only else "'infinity'::timestamptz"
+            # Markers first (their own statement, so the raw rows below are read in a later snapshot:
+            # a write committed in between is both counted and still marked, never lost).
+            cursor.execute(
+                f"""WITH keys AS (SELECT DISTINCT project_id, hour FROM dashboard_dirty_hours
+                                 WHERE hour < {cutoff} ORDER BY hour LIMIT %s)
+                    DELETE FROM dashboard_dirty_hours d USING keys k
+                    WHERE d.project_id = k.project_id AND d.hour = k.hour
+                    RETURNING d.project_id, d.hour""",
+                [REFRESH_CHUNK],
+            )
+            keys = sorted(set(cursor.fetchall()))
+            if not keys:
+                cursor.execute(
+                    f"""WITH gone AS (DELETE FROM dashboard_dirty_hours WHERE hour >= {cutoff}
+                                      RETURNING project_id, hour)
+                        INSERT INTO dashboard_dirty_hours SELECT DISTINCT project_id, hour FROM gone"""
+                )
+                return refreshed
+            projects, hours = [list(column) for column in zip(*keys, strict=True)]
+            for table, raw_sql in TABLES.items():
+                cursor.execute(
+                    f"DELETE FROM {table} r USING ({HOURS}) AS h "
+                    "WHERE r.project_id = h.project_id AND r.hour = h.hour",
+                    [projects, hours],
+                )
+                cursor.execute(f"WITH h AS ({HOURS}) INSERT INTO {table} {raw_sql}", [projects, hours])
+            refreshed += len(keys)
 
 
-def delta_rows() -> int:
+def marked_hours() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT (SELECT count(*) FROM dashboard_trace_hours) + (SELECT count(*) FROM dashboard_obs_hours)"
+            "SELECT count(*) FROM (SELECT DISTINCT project_id, hour FROM dashboard_dirty_hours) AS d"
         )
         return cursor.fetchone()[0]
-
-
-RAW_TRACE_HOURS = """
-SELECT project_id, date_trunc('hour', timestamp, 'UTC'), environment, name, release, count(*)::numeric,
-       count(*) FILTER (WHERE error_count > 0)::numeric, sum(total_cost), sum(total_tokens)::numeric
-FROM traces {where} GROUP BY 1, 2, 3, 4, 5"""
-ROLLUP_TRACE_HOURS = """
-SELECT project_id, hour, environment, name, release, sum(traces), sum(errors), sum(cost), sum(tokens)
-FROM dashboard_trace_hours {where} GROUP BY 1, 2, 3, 4, 5
-HAVING sum(traces) <> 0 OR sum(errors) <> 0 OR sum(cost) <> 0 OR sum(tokens) <> 0"""
-RAW_OBS_HOURS = """
-SELECT t.project_id, date_trunc('hour', t.timestamp, 'UTC'), t.environment, o.provided_model_name, NULL,
-       sum(o.total_cost), count(*)::numeric
-FROM observations o JOIN traces t ON t.project_id = o.project_id AND t.id = o.trace_id
-{where_t} AND o.total_cost IS NOT NULL GROUP BY 1, 2, 3, 4
-UNION ALL
-SELECT t.project_id, date_trunc('hour', t.timestamp, 'UTC'), t.environment, o.provided_model_name, u.key,
-       sum(u.value::numeric), count(*)::numeric
-FROM observations o JOIN traces t ON t.project_id = o.project_id AND t.id = o.trace_id
-CROSS JOIN LATERAL jsonb_each(o.usage_details) AS u(key, value)
-{where_t} AND jsonb_typeof(u.value) = 'number' AND u.key <> 'total' GROUP BY 1, 2, 3, 4, 5"""
-ROLLUP_OBS_HOURS = """
-SELECT project_id, hour, environment, model, usage_key, sum(amount), sum(observations)
-FROM dashboard_obs_hours {where} GROUP BY 1, 2, 3, 4, 5 HAVING sum(amount) <> 0 OR sum(observations) <> 0"""
 
 
 @dataclass(frozen=True)
@@ -208,27 +301,25 @@ class Mismatch:
 
 
 def check(project_id: str | None = None) -> list[Mismatch]:
-    """Every rollup key against a GROUP BY over the raw rows, in one snapshot; [] when they agree."""
+    """Every rollup key of the unmarked hours against a GROUP BY over their raw rows, in one
+    snapshot; [] when they agree. (Marked hours are read raw, so they cannot disagree.)"""
+    where = "WHERE project_id = %s" if project_id else ""
     params = [project_id] if project_id else []
-    where_plain = "WHERE project_id = %s" if project_id else ""
-    where_t = "WHERE t.project_id = %s" if project_id else "WHERE true"
     found: list[Mismatch] = []
     outermost = not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
         if outermost:  # one snapshot for both sides while writers go on
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        for table, raw_sql, rollup_sql, raw_params, keys in [
-            ("dashboard_trace_hours", RAW_TRACE_HOURS.format(where=where_plain),
-             ROLLUP_TRACE_HOURS.format(where=where_plain), params, 5),
-            ("dashboard_obs_hours", RAW_OBS_HOURS.format(where_t=where_t),
-             ROLLUP_OBS_HOURS.format(where=where_plain), params * 2, 5),
-        ]:  # fmt: skip
-            cursor.execute(raw_sql, raw_params)
-            raw = {tuple(row[:keys]): tuple(row[keys:]) for row in cursor.fetchall()}
-            cursor.execute(rollup_sql, params)
-            rolled = {tuple(row[:keys]): tuple(row[keys:]) for row in cursor.fetchall()}
+        cursor.execute(f"SELECT DISTINCT project_id, hour FROM dashboard_dirty_hours {where}", params)
+        dirty = set(cursor.fetchall())
+        hours = f"({ALL_HOURS.format(where=where)} UNION SELECT project_id, hour FROM {{table}} {where})"
+        for table, raw_sql in TABLES.items():
+            cursor.execute(f"WITH h AS {hours.format(table=table)} {raw_sql}", params * 2)
+            raw = {tuple(row[:KEY_COLUMNS]): tuple(row[KEY_COLUMNS:]) for row in cursor.fetchall()}
+            cursor.execute(f"SELECT * FROM {table} {where}", params)
+            rolled = {tuple(row[:KEY_COLUMNS]): tuple(row[KEY_COLUMNS:]) for row in cursor.fetchall()}
             for key in sorted(raw.keys() | rolled.keys(), key=repr):
-                if raw.get(key) != rolled.get(key):
+                if key[:2] not in dirty and raw.get(key) != rolled.get(key):
                     found.append(Mismatch(table, key, raw.get(key), rolled.get(key)))
     return found
 
@@ -237,16 +328,7 @@ def rebuild() -> None:
     """Recompute both rollups from the raw rows, holding writers back while it runs."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("LOCK TABLE traces, observations IN SHARE MODE")
-        cursor.execute("DELETE FROM dashboard_trace_hours")
-        cursor.execute("DELETE FROM dashboard_obs_hours")
-        cursor.execute("INSERT INTO dashboard_trace_hours " + RAW_TRACE_HOURS.format(where=""))
-        cursor.execute(
-            "SELECT dashboard_obs_delta_sql(%s)",
-            [
-                "SELECT t.project_id, date_trunc('hour', t.timestamp, 'UTC') AS hour, t.environment, "
-                "1 AS sign, o.provided_model_name, o.total_cost, o.usage_details FROM observations o "
-                "JOIN traces t ON t.project_id = o.project_id AND t.id = o.trace_id"
-            ],
-        )
-        [(sql,)] = cursor.fetchall()
-        cursor.execute(sql)
+        cursor.execute("DELETE FROM dashboard_dirty_hours")
+        for table, raw_sql in TABLES.items():
+            cursor.execute(f"DELETE FROM {table}")
+            cursor.execute(f"WITH h AS ({ALL_HOURS.format(where='')}) INSERT INTO {table} {raw_sql}")

@@ -19,7 +19,7 @@ from langfuse_ui import http_timeouts, lifecycle
 from langfuse_ui.config import env_int
 from langfuse_ui.startup import wait_for_database
 from traces import export_jobs_worker, retention_schedule
-from traces.dashboards import compaction
+from traces.dashboards import refresher
 from traces.pricing_defaults import load_default_prices
 
 MIGRATION_LOCK = 7_201_001  # pg_advisory_lock key shared by every replica
@@ -39,7 +39,7 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, workers: int, no_migrate: bool, **options) -> None:
         retention_minutes = retention_schedule.interval_minutes()
         export_poll_seconds = export_jobs_worker.poll_seconds()
-        compact_minutes = compaction.interval_minutes()
+        refresh_seconds = refresher.interval_seconds()
         if not settings.EMBEDDED_DATABASE:
             wait_for_database(
                 settings.DATABASE_URL, env_int("LANGFUSE_DATABASE_WAIT_SECONDS", 60), say=self.stdout.write
@@ -55,7 +55,7 @@ class Command(BaseCommand):
         stop_purging = threading.Event()
         retention_schedule.start(retention_minutes, stop_purging)
         export_jobs_worker.start(export_poll_seconds, stop_purging)
-        compaction.start(compact_minutes, stop_purging)
+        refresher.start(refresh_seconds, stop_purging)
         try:
             self.run_server(host, port, workers)
         finally:

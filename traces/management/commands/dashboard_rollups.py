@@ -1,4 +1,4 @@
-"""manage.py dashboard_rollups: check, compact or rebuild the dashboard's hourly rollups."""
+"""manage.py dashboard_rollups: check, refresh or rebuild the dashboard's hourly rollups."""
 
 from __future__ import annotations
 
@@ -13,30 +13,34 @@ from traces.dashboards import rollups
 class Command(BaseCommand):
     help = (
         "Compare the dashboard rollups with aggregates over the raw traces and observations (--check), "
-        "fold their delta rows (--compact) or recompute them from the raw rows (--rebuild)."
+        "recompute the hours writes have marked (--refresh) or recompute everything (--rebuild)."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--check", action="store_true", help="Exit 1 and list the keys that differ")
         parser.add_argument(
-            "--compact", action="store_true", help="One row per key (run it every few minutes)"
+            "--refresh",
+            action="store_true",
+            help="Recompute every marked hour, the current one too (the server's thread does it every minute)",
         )
         parser.add_argument(
             "--rebuild", action="store_true", help="Recompute both tables (writers wait meanwhile)"
         )
         parser.add_argument("--project", metavar="ID", help="Check one project only")
 
-    def handle(self, *args, check: bool, compact: bool, rebuild: bool, project: str | None, **options):
-        if not (check or compact or rebuild):
+    def handle(self, *args, check: bool, refresh: bool, rebuild: bool, project: str | None, **options):
+        if not (check or refresh or rebuild):
             check = True
         started = time.monotonic()
         if rebuild:
             rollups.rebuild()
             self.stdout.write(f"Rebuilt in {time.monotonic() - started:.1f}s")
-        if compact:
-            before = rollups.delta_rows()
-            rollups.compact()
-            self.stdout.write(f"Compacted {before:,} rows to {rollups.delta_rows():,}")
+        if refresh:
+            hours = rollups.refresh(settled_only=False)
+            self.stdout.write(
+                f"Refreshed {hours:,} hours in {time.monotonic() - started:.1f}s; "
+                f"{rollups.marked_hours():,} marked since"
+            )
         if check:
             mismatches = rollups.check(project)
             if mismatches:
