@@ -135,6 +135,9 @@ def store_batch(project_id: str, batch: Batch) -> None:
 
 def _merge_by_id(records: Iterable) -> list:
     """Fold several records for one id (create then updates) into one, later values winning."""
+    records = list(records)
+    if len({record.id for record in records}) == len(records):  # the usual case: nothing to fold
+        return sorted(records, key=lambda record: record.id)
     merged: dict[str, Any] = {}
     for record in records:
         current = merged.get(record.id)
