@@ -11,7 +11,7 @@ from langfuse_ui import embedded_db
 from tests.factories import make_project_with_roles
 from traces.pricing import clear_model_cache
 
-pytest_plugins = ["tests.live"]
+pytest_plugins = ["tests.live", "tests.traces.s3_fixtures"]
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported by name)
 """Browser test: a member starts an export to the bucket from the traces list, watches it finish
 on Settings > Exports (htmx polling) and downloads it through the presigned link. The server is
 `manage.py serve` with its export worker thread; the bucket is moto's S3 server on loopback."""
@@ -19,7 +18,7 @@ from tests.e2e.test_sign_in import make_person, sign_in
 from tests.e2e.test_trace_list import make_admin_with_traces
 from tests.factories import PASSWORD, add_member
 from tests.live import database_url_of_current_connection, start_server
-from tests.traces.s3_fixtures import KEY, SECRET, export_env, moto_endpoint  # noqa: F401  (fixture)
+from tests.traces.s3_fixtures import KEY, SECRET, export_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

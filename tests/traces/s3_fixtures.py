@@ -1,5 +1,6 @@
 """A real S3-compatible server (moto's server mode) on loopback, and the export and media
-buckets on it, for the export-job and media-cleanup tests. Import the fixtures by name."""
+buckets on it, for the export-job, media and retention tests; tests/conftest.py loads it as a
+pytest plugin, so every test can ask for these fixtures by name."""
 
 from __future__ import annotations
 

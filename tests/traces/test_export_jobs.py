@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported by name)
 """Export jobs to the export bucket, against a real S3-compatible server (moto) on loopback:
 queued from the traces list, run by the worker, progress on Settings > Exports, a presigned
 link that downloads exactly the rows of the browser export; errors that name the setting."""
@@ -19,11 +18,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from tests.traces.list_data import make_traces
-from tests.traces.s3_fixtures import (  # noqa: F401  (fixtures)
-    export_bucket_env,
-    moto_checks_keys,
-    moto_endpoint,
-)
 from traces import export_jobs
 from traces.export_jobs_bucket import BucketWriter, client, export_bucket
 from traces.models import ExportJob, ExportKind, ExportSchedule, ExportStatus, Trace

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported by name)
 """Media files of deleted traces leave the bucket, and Settings > Media sets the bucket's expiry
 rule; against a real S3-compatible server (moto) on loopback."""
 
@@ -12,7 +11,6 @@ from django.utils import timezone
 from accounts.projects import delete_project
 from tests.traces.list_data import make_trace
 from tests.traces.media_requests import auth
-from tests.traces.s3_fixtures import media_bucket, moto_endpoint  # noqa: F401  (fixtures)
 from traces import bulk_delete
 from traces.deletion import delete_traces
 from traces.models import Media, MediaReference

@@ -5,7 +5,6 @@ The presigned URLs are used with plain `requests`, as an SDK would, without any 
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import subprocess
@@ -33,34 +32,11 @@ from traces.storage import UPLOAD_SALT, make_token, s3_client
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
-_buckets = itertools.count(1)
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture
-def bucket(settings, tmp_path, s3_endpoint):
-    settings.MEDIA_LOCAL_ROOT = tmp_path / "media"
-    settings.MEDIA_S3_BUCKET = f"media-{next(_buckets)}"
-    settings.MEDIA_S3 = {
-        "region": "us-east-1",
-        "endpoint": s3_endpoint,
-        "access_key_id": "test-key",
-        "secret_access_key": "test-secret",
-        "force_path_style": True,
-        "prefix": "media/",
-    }
-    s3_client().create_bucket(Bucket=settings.MEDIA_S3_BUCKET)
-    return settings.MEDIA_S3_BUCKET
+def bucket(media_bucket) -> str:
+    return media_bucket
 
 
 def upload_to_s3(client, team) -> str:
@@ -79,12 +55,12 @@ def upload_to_s3(client, team) -> str:
     return url
 
 
-def test_recorded_v5_flow_through_presigned_s3_urls(client, team, bucket, s3_endpoint):
+def test_recorded_v5_flow_through_presigned_s3_urls(client, team, bucket, moto_endpoint):
     answer = post_media(client, team, RECORDED_POST["body_json"]).json()
     assert answer["mediaId"] == PNG_ID
     upload = urlsplit(answer["uploadUrl"])
     key = f"media/{team.project.id}/{PNG_ID}.png"
-    assert f"{upload.scheme}://{upload.netloc}" == s3_endpoint
+    assert f"{upload.scheme}://{upload.netloc}" == moto_endpoint
     assert upload.path == f"/{bucket}/{key}"
     signed = parse_qs(upload.query)["X-Amz-SignedHeaders"][0].split(";")
     assert {"content-type", "x-amz-checksum-sha256"} <= set(signed)  # S3 enforces type and hash
@@ -96,7 +72,7 @@ def test_recorded_v5_flow_through_presigned_s3_urls(client, team, bucket, s3_end
     assert stored["ContentType"] == "image/png"
 
     info = client.get(f"/api/public/media/{PNG_ID}", **auth(team)).json()
-    assert info["url"].startswith(f"{s3_endpoint}/{bucket}/{key}?")
+    assert info["url"].startswith(f"{moto_endpoint}/{bucket}/{key}?")
     download = requests.get(info["url"], timeout=10)
     assert download.status_code == 200
     assert download.content == PNG

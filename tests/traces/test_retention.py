@@ -276,28 +276,8 @@ def test_periodic_round_skips_quietly_while_another_replica_purges(project, worl
     assert counts(project)["traces"] == 4
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def test_purge_deletes_media_objects_from_the_bucket(settings, project, s3_endpoint):
-    settings.MEDIA_S3 = {
-        "region": "us-east-1",
-        "endpoint": s3_endpoint,
-        "access_key_id": "test-key",
-        "secret_access_key": "test-secret",
-        "force_path_style": True,
-        "prefix": "media/",
-    }
+def test_purge_deletes_media_objects_from_the_bucket(project, media_bucket):
     s3 = s3_client()
-    s3.create_bucket(Bucket="retention-media")
     old = make_trace(project, "old", ago=timedelta(days=30))
     new = make_trace(project, "new")
     for media_id, trace in [("gone", old), ("kept", new)]:
@@ -307,17 +287,17 @@ def test_purge_deletes_media_objects_from_the_bucket(settings, project, s3_endpo
             sha256_hash=media_id.ljust(44, "="),
             content_type="image/png",
             content_length=3,
-            bucket_name="retention-media",
+            bucket_name=media_bucket,
             bucket_path=f"media/{project.id}/{media_id}.png",
             upload_http_status=200,
             created_at=trace.timestamp,
         )
-        s3.put_object(Bucket="retention-media", Key=media.bucket_path, Body=b"png")
+        s3.put_object(Bucket=media_bucket, Key=media.bucket_path, Body=b"png")
         refer(project, media, trace)
 
     assert purge_project(project).media == 1
 
-    keys = [item["Key"] for item in s3.list_objects_v2(Bucket="retention-media").get("Contents", [])]
+    keys = [item["Key"] for item in s3.list_objects_v2(Bucket=media_bucket).get("Contents", [])]
     assert keys == [f"media/{project.id}/kept.png"]
     assert list(Media.objects.for_project(project).values_list("id", flat=True)) == ["kept"]
 
