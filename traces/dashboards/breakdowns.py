@@ -22,8 +22,15 @@ DIMENSIONS = {
 }
 
 
-# Dimensions the hourly rollup carries.
-ROLLUP_DIMENSIONS = {"name", "environment", "release"}
+# The hourly rollup table of each dimension it carries (team: the default team key only). Sessions
+# have none: a session rollup has nearly a row per session and hour, not much fewer than traces.
+ROLLUP_TABLES = {
+    "name": "dashboard_trace_hours",
+    "environment": "dashboard_trace_hours",
+    "release": "dashboard_trace_hours",
+    "user": "dashboard_user_hours",
+    "team": "dashboard_team_hours",
+}
 
 
 @dataclass(frozen=True)
@@ -46,14 +53,16 @@ def cost_by(scope: Scope, dimension: str, *, top: int = TOP, skip_empty: bool = 
                              row_number() OVER (ORDER BY cost DESC, key NULLS LAST) AS rank
                       FROM ({groups}) AS g0) AS g
                 GROUP BY 1, 2 ORDER BY 2, 6"""
-    span = rollups.span_of(scope) if dimension in ROLLUP_DIMENSIONS else None
+    team = dimension == "team"
+    table = ROLLUP_TABLES.get(dimension) if not team or rollups.team_rolled_up(scope) else None
+    span = rollups.span_of(scope) if table else None
     if span:
-        groups, params = rollups.grouped_traces(scope, span, column, where.replace(column, "key"))
-        rows = rollups.with_edges(scope, span, ranked.format(groups=groups), [top, top, *params])
+        groups, params = rollups.grouped_traces(scope, span, column, where.replace(column, "key"), table)
+        rows = rollups.with_edges(scope, span, ranked.format(groups=groups), [top, top, *params], team=team)
     else:
         groups = f"""SELECT {column} AS key, sum(total_cost) AS cost, count(*) AS traces,
                             sum(total_tokens) AS tokens FROM t {where} GROUP BY {column}"""
-        rows = with_traces(scope, ranked.format(groups=groups), [top, top], team=dimension == "team")
+        rows = with_traces(scope, ranked.format(groups=groups), [top, top], team=team)
     return [
         Group(key=key, cost=Decimal(cost), traces=int(count), tokens=int(tokens), other=other)
         for key, other, cost, count, tokens, _ in rows

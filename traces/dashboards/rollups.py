@@ -1,13 +1,23 @@
 """Hourly rollups: the dashboard's sums and counts without reading every trace and observation.
 
-Two tables, one row per key and hour (migrations traces/0010 and 0012 explain the invariant):
+One row per key and hour (migrations traces/0010, 0012 and 0014 explain the invariant); every key
+leads with the project, the hour of the trace timestamp and the trace's environment:
 
-- dashboard_trace_hours (project, hour of the trace timestamp, environment, name, release):
-  traces, traces with an error, cost, tokens;
-- dashboard_obs_hours (project, hour of the trace timestamp, trace environment, model, usage type or
-  NULL for cost): the sum and the number of observations.
+- dashboard_trace_hours (+ name, release): traces, traces with an error, cost, tokens;
+- dashboard_obs_hours (+ model, usage type or NULL for cost): the sum and the number of observations;
+- dashboard_user_hours (+ user id) and dashboard_team_hours (+ metadata #>> '{team}', the default
+  team key only; another key reads the raw rows): traces, cost, tokens;
+- dashboard_score_hours (+ score name): the sum (as numeric) and the number of numeric and boolean
+  values, for averages;
+- dashboard_score_label_hours (+ score name, label as scores.distribution labels it): scores;
+- dashboard_score_prompt_hours (+ score name, prompt name, prompt version): the sum and the number of
+  the distinct (score, prompt version) pairs scores.by_prompt_version averages. A score belongs to
+  one trace, so its pairs all fall in one hour and the per-hour DISTINCT adds up exactly.
 
-Writers do not maintain them: triggers on traces and observations only mark the (project, hour)
+Scores and observations count in their trace's hour. Averages are sum(value::numeric) / count, with
+or without the rollups: a float sum depends on the order of its terms, a numeric one does not.
+
+Writers do not maintain them: triggers on traces, observations and scores only mark the (project, hour)
 they change in dashboard_dirty_hours, and `refresh` (a thread in `manage.py serve`, or
 `manage.py dashboard_rollups --refresh`) recomputes the marked hours from the raw rows. Until then a
 marked hour is read from the raw rows.
@@ -32,7 +42,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from traces.dashboards.base import Scope, fetch
-from traces.dashboards.period import TRACE_FILTERS, Period
+from traces.dashboards.period import DEFAULT_TEAM_KEY, TRACE_FILTERS, Period
 from traces.list_queries import split_list
 
 HOUR = timedelta(hours=1)
@@ -104,14 +114,15 @@ def snapshot() -> Iterator[None]:
         yield
 
 
-def with_edges(scope: Scope, span: Span, body: str, params: list[Any]) -> list[tuple]:
+def with_edges(scope: Scope, span: Span, body: str, params: list[Any], *, team: bool = False) -> list[tuple]:
     """Run `body` with the traces the rollups do not answer for as the CTE `t`: those of the
-    window's partial hours and of the marked hours."""
+    window's partial hours and of the marked hours (with their `team` column when asked)."""
     ranges = [(scope.period.start, span.start), *span.raw_ranges(), (span.end, scope.period.end)]
     parts, raw_params = [], []
     for start, end in ranges:
         if start < end or not parts:
-            sql, part_params = replace(scope, period=Period(start, end, scope.period.bucket)).traces_sql()
+            part = replace(scope, period=Period(start, end, scope.period.bucket))
+            sql, part_params = part.traces_sql(team=team)
             parts.append(f"({sql})")
             raw_params += part_params
     sql = f"WITH t AS ({' UNION ALL '.join(parts)}) {body}"
@@ -162,11 +173,24 @@ def trace_volume(scope: Scope, span: Span) -> list[tuple]:
     )
 
 
-def grouped_traces(scope: Scope, span: Span, column: str, where_key: str) -> tuple[str, list[Any]]:
-    """SQL of (key, cost, traces, tokens) per trace `column` over the window, for breakdowns."""
+def team_rolled_up(scope: Scope) -> bool:
+    """Whether the scope's team key is the one dashboard_team_hours carries."""
+    return team_keys(scope.team_key) == team_keys(DEFAULT_TEAM_KEY)
+
+
+def team_keys(team_key: str) -> list[str]:
+    """The metadata path of a team key (nested keys as a.b), as Scope.traces_sql reads it."""
+    return [key for key in team_key.split(".") if key]
+
+
+def grouped_traces(
+    scope: Scope, span: Span, column: str, where_key: str, table: str = "dashboard_trace_hours"
+) -> tuple[str, list[Any]]:
+    """SQL of (key, cost, traces, tokens) per trace `column` over the window, for breakdowns; the
+    rollup `table` has a column of the same name."""
     rollup, params = where(span, scope.project_id)
     sql = f"""SELECT key, sum(cost) AS cost, sum(n) AS traces, sum(tokens) AS tokens
-              FROM (SELECT r.{column} AS key, r.cost, r.traces AS n, r.tokens FROM dashboard_trace_hours r
+              FROM (SELECT r.{column} AS key, r.cost, r.traces AS n, r.tokens FROM {table} r
                     WHERE {rollup}
                     UNION ALL
                     SELECT {column}, total_cost, 1, total_tokens FROM t) AS x
@@ -210,6 +234,69 @@ def tokens_by_usage_type(scope: Scope, span: Span, raw_join: str) -> list[tuple]
     )
 
 
+# Scores of the traces in `t` (the one parameter is the project id).
+SCORES = "JOIN scores s ON s.project_id = %s AND s.trace_id = t.id"
+# Values that have an average: numeric and boolean scores (booleans as 0/1).
+AVERAGED = "s.value IS NOT NULL AND s.data_type <> 'CATEGORICAL'"
+# The label scores.distribution counts a score under.
+SCORE_LABEL = """CASE WHEN s.data_type = 'CATEGORICAL' THEN coalesce(s.string_value, '(none)')
+                      WHEN s.data_type = 'BOOLEAN' THEN CASE WHEN s.value = 1 THEN 'true' ELSE 'false' END
+                      ELSE coalesce(round(s.value::numeric, 2)::text, '(none)') END"""
+# The distinct (score, prompt version) pairs of scores.by_prompt_version, over `t` joined to scores.
+PROMPT_PAIRS = """JOIN observations o ON o.project_id = s.project_id AND o.trace_id = s.trace_id
+                      AND o.prompt_name IS NOT NULL AND o.prompt_version IS NOT NULL
+                      AND (s.observation_id IS NULL OR o.id = s.observation_id)"""
+
+
+def score_averages(scope: Scope, span: Span) -> list[tuple]:
+    """(bucket, score name, numeric average) rows."""
+    rollup, params = where(span, scope.project_id)
+    return with_edges(
+        scope,
+        span,
+        f"""SELECT date_trunc(%s, at, 'UTC'), name, sum(total) / sum(n)
+            FROM (SELECT r.hour AS at, r.name, r.value_sum AS total, r.scores AS n
+                  FROM dashboard_score_hours r WHERE {rollup}
+                  UNION ALL
+                  SELECT t.timestamp, s.name, s.value::numeric, 1 FROM t {SCORES} WHERE {AVERAGED}) AS x
+            GROUP BY 1, 2 HAVING sum(n) > 0""",
+        [scope.period.bucket, *params, scope.project_id],
+    )
+
+
+def score_labels(scope: Scope, span: Span) -> list[tuple]:
+    """(score name, label, count) rows, ordered as scores.distribution orders them."""
+    rollup, params = where(span, scope.project_id)
+    return with_edges(
+        scope,
+        span,
+        f"""SELECT name, label, sum(n)
+            FROM (SELECT r.name, r.label, r.scores AS n FROM dashboard_score_label_hours r WHERE {rollup}
+                  UNION ALL
+                  SELECT s.name, {SCORE_LABEL}, 1 FROM t {SCORES}) AS x
+            GROUP BY 1, 2 HAVING sum(n) > 0 ORDER BY 1, 3 DESC, 2""",
+        [*params, scope.project_id],
+    )
+
+
+def scores_by_prompt(scope: Scope, span: Span) -> list[tuple]:
+    """(score name, prompt, version, numeric average, count) rows."""
+    rollup, params = where(span, scope.project_id)
+    return with_edges(
+        scope,
+        span,
+        f"""SELECT name, prompt_name, prompt_version, sum(total) / sum(n), sum(n)
+            FROM (SELECT r.name, r.prompt_name, r.prompt_version, r.value_sum AS total, r.scores AS n
+                  FROM dashboard_score_prompt_hours r WHERE {rollup}
+                  UNION ALL
+                  SELECT name, prompt_name, prompt_version, value::numeric, 1
+                  FROM (SELECT DISTINCT s.id, s.name, s.value, o.prompt_name, o.prompt_version
+                        FROM t {SCORES} {PROMPT_PAIRS} WHERE {AVERAGED}) AS linked) AS x
+            GROUP BY 1, 2, 3 HAVING sum(n) > 0 ORDER BY 1, 2, 3""",
+        [*params, scope.project_id],
+    )
+
+
 # Maintenance: refresh, rebuild and the consistency check (manage.py dashboard_rollups).
 
 # The raw GROUP BYs the rollups hold, over the traces of the (project, hour) pairs in `h`.
@@ -233,12 +320,50 @@ WHERE o.usage_details <> '{}'::jsonb AND jsonb_typeof(u.value) = 'number' AND u.
 GROUP BY 1, 2, 3, 4, 5"""
 # Every (project, hour) that has traces, as `h` for a whole rebuild or check.
 ALL_HOURS = "SELECT DISTINCT project_id, date_trunc('hour', timestamp, 'UTC') AS hour FROM traces {where}"
-# Rollup table: the SELECT of its rows from the raw rows (both lead with five key columns).
-KEY_COLUMNS = 5
+HOUR_TRACES = """FROM h JOIN traces t ON t.project_id = h.project_id AND t.timestamp >= h.hour
+                     AND t.timestamp < h.hour + interval '1 hour'"""
+HOUR_SCORES = "JOIN scores s ON s.project_id = t.project_id AND s.trace_id = t.id"
+RAW_USER_HOURS = f"""
+SELECT t.project_id, h.hour, t.environment, t.user_id, count(*), sum(t.total_cost), sum(t.total_tokens)
+{HOUR_TRACES} GROUP BY 1, 2, 3, 4"""
+# The default team key only (period.DEFAULT_TEAM_KEY, see team_rolled_up).
+RAW_TEAM_HOURS = f"""
+SELECT t.project_id, h.hour, t.environment, t.metadata #>> '{{team}}', count(*), sum(t.total_cost),
+       sum(t.total_tokens)
+{HOUR_TRACES} GROUP BY 1, 2, 3, 4"""
+RAW_SCORE_HOURS = f"""
+SELECT t.project_id, h.hour, t.environment, s.name, sum(s.value::numeric), count(*)
+{HOUR_TRACES} {HOUR_SCORES} WHERE {AVERAGED} GROUP BY 1, 2, 3, 4"""
+RAW_SCORE_LABEL_HOURS = f"""
+SELECT t.project_id, h.hour, t.environment, s.name, {SCORE_LABEL}, count(*)
+{HOUR_TRACES} {HOUR_SCORES} GROUP BY 1, 2, 3, 4, 5"""
+RAW_SCORE_PROMPT_HOURS = f"""
+SELECT project_id, hour, environment, name, prompt_name, prompt_version, sum(value::numeric), count(*)
+FROM (SELECT DISTINCT t.project_id, h.hour, t.environment, s.id, s.name, s.value, o.prompt_name, o.prompt_version
+      {HOUR_TRACES} {HOUR_SCORES} {PROMPT_PAIRS} WHERE {AVERAGED}) AS linked
+GROUP BY 1, 2, 3, 4, 5, 6"""
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """A rollup table: the SELECT of its rows from the raw rows, and how many columns lead as its key
+    (the rest are the sums); the columns are in the table's order."""
+
+    raw_sql: str
+    key_columns: int
+
+
 TABLES = {
-    "dashboard_trace_hours": RAW_TRACE_HOURS,
-    "dashboard_obs_hours": RAW_OBS_HOURS,
+    "dashboard_trace_hours": Rollup(RAW_TRACE_HOURS, 5),
+    "dashboard_obs_hours": Rollup(RAW_OBS_HOURS, 5),
+    "dashboard_user_hours": Rollup(RAW_USER_HOURS, 4),
+    "dashboard_team_hours": Rollup(RAW_TEAM_HOURS, 4),
+    "dashboard_score_hours": Rollup(RAW_SCORE_HOURS, 4),
+    "dashboard_score_label_hours": Rollup(RAW_SCORE_LABEL_HOURS, 5),
+    "dashboard_score_prompt_hours": Rollup(RAW_SCORE_PROMPT_HOURS, 6),
 }
+# The tables whose rows the rollups are computed from (a rebuild holds their writers back).
+SOURCES = "traces, observations, scores"
 
 
 def refresh(*, settled_only: bool = True) -> int:
@@ -274,13 +399,13 @@ def refresh(*, settled_only: bool = True) -> int:
                 )
                 return refreshed
             projects, hours = [list(column) for column in zip(*keys, strict=True)]
-            for table, raw_sql in TABLES.items():
+            for table, rollup in TABLES.items():
                 cursor.execute(
                     f"DELETE FROM {table} r USING ({HOURS}) AS h "
                     "WHERE r.project_id = h.project_id AND r.hour = h.hour",
                     [projects, hours],
                 )
-                cursor.execute(f"WITH h AS ({HOURS}) INSERT INTO {table} {raw_sql}", [projects, hours])
+                cursor.execute(f"WITH h AS ({HOURS}) INSERT INTO {table} {rollup.raw_sql}", [projects, hours])
             refreshed += len(keys)
 
 
@@ -313,11 +438,12 @@ def check(project_id: str | None = None) -> list[Mismatch]:
         cursor.execute(f"SELECT DISTINCT project_id, hour FROM dashboard_dirty_hours {where}", params)
         dirty = set(cursor.fetchall())
         hours = f"({ALL_HOURS.format(where=where)} UNION SELECT project_id, hour FROM {{table}} {where})"
-        for table, raw_sql in TABLES.items():
-            cursor.execute(f"WITH h AS {hours.format(table=table)} {raw_sql}", params * 2)
-            raw = {tuple(row[:KEY_COLUMNS]): tuple(row[KEY_COLUMNS:]) for row in cursor.fetchall()}
+        for table, rollup in TABLES.items():
+            keys = rollup.key_columns
+            cursor.execute(f"WITH h AS {hours.format(table=table)} {rollup.raw_sql}", params * 2)
+            raw = {tuple(row[:keys]): tuple(row[keys:]) for row in cursor.fetchall()}
             cursor.execute(f"SELECT * FROM {table} {where}", params)
-            rolled = {tuple(row[:KEY_COLUMNS]): tuple(row[KEY_COLUMNS:]) for row in cursor.fetchall()}
+            rolled = {tuple(row[:keys]): tuple(row[keys:]) for row in cursor.fetchall()}
             for key in sorted(raw.keys() | rolled.keys(), key=repr):
                 if key[:2] not in dirty and raw.get(key) != rolled.get(key):
                     found.append(Mismatch(table, key, raw.get(key), rolled.get(key)))
@@ -325,10 +451,10 @@ def check(project_id: str | None = None) -> list[Mismatch]:
 
 
 def rebuild() -> None:
-    """Recompute both rollups from the raw rows, holding writers back while it runs."""
+    """Recompute every rollup from the raw rows, holding writers back while it runs."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("LOCK TABLE traces, observations IN SHARE MODE")
+        cursor.execute(f"LOCK TABLE {SOURCES} IN SHARE MODE")
         cursor.execute("DELETE FROM dashboard_dirty_hours")
-        for table, raw_sql in TABLES.items():
+        for table, rollup in TABLES.items():
             cursor.execute(f"DELETE FROM {table}")
-            cursor.execute(f"WITH h AS ({ALL_HOURS.format(where='')}) INSERT INTO {table} {raw_sql}")
+            cursor.execute(f"WITH h AS ({ALL_HOURS.format(where='')}) INSERT INTO {table} {rollup.raw_sql}")

@@ -144,14 +144,18 @@ def trace_volume(scope: Scope) -> Volume:
 
 def score_averages(scope: Scope) -> TimeSeries:
     """Average value per numeric or boolean score name per bucket (trace and observation scores
-    of the matching traces; categorical scores have no average)."""
-    rows = with_traces(
-        scope,
-        f"""SELECT {bucket_of()}, s.name, avg(s.value)
-            FROM t JOIN scores s ON s.project_id = %s AND s.trace_id = t.id
-            WHERE s.value IS NOT NULL AND s.data_type <> 'CATEGORICAL'
-            GROUP BY 1, 2""",
-        [scope.period.bucket, scope.project_id],
-    )
+    of the matching traces; categorical scores have no average). The average is
+    sum(value::numeric) / count, the same with the rollups or without (a float sum is not)."""
+    if span := rollups.span_of(scope):
+        rows = rollups.score_averages(scope, span)
+    else:
+        rows = with_traces(
+            scope,
+            f"""SELECT {bucket_of()}, s.name, sum(s.value::numeric) / count(*)
+                FROM t {rollups.SCORES} WHERE {rollups.AVERAGED}
+                GROUP BY 1, 2""",
+            [scope.period.bucket, scope.project_id],
+        )
+    rows = [(bucket, name, float(average)) for bucket, name, average in rows]
     series = pivot(scope.period.buckets(), rows, None)
     return TimeSeries(series.buckets, sorted(series.lines, key=lambda line: line.name))
