@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from traces.dashboards import rollups
+from traces.dashboards import percentiles, rollups
 from traces.dashboards.base import OBSERVATIONS, SECONDS, TOP, Scope, with_traces
 
 # Grouping columns of the traces CTE, by the name the dashboard uses for them.
@@ -78,7 +78,16 @@ class Percentiles:
     p99: float | None
 
 
-def _percentiles(scope: Scope, select: str, params: list) -> list[Percentiles]:
+QUANTILES = (0.5, 0.95, 0.99)
+
+
+def _percentiles(
+    scope: Scope, select: str, params: list, kind: percentiles.Kind, top: int
+) -> list[Percentiles]:
+    """From the daily rollup when the filters allow (the same numbers), else from the raw rows."""
+    if days := percentiles.days_of(scope):
+        found = percentiles.exact(scope, days, kind, percentiles.BY_KEY, QUANTILES, top)
+        return [Percentiles(row.group, row.count, *row.values) for row in found]
     rows = with_traces(scope, select, params)
     return [Percentiles(key, count, p50, p95, p99) for key, count, p50, p95, p99 in rows]
 
@@ -101,6 +110,8 @@ def latency_by_trace_name(scope: Scope, top: int = TOP) -> list[Percentiles]:
                   WHERE start_time IS NOT NULL AND end_time IS NOT NULL OFFSET 0) AS window_traces
             GROUP BY name ORDER BY count(*) DESC, name NULLS LAST LIMIT %s""",
         [top],
+        percentiles.TRACE,
+        top,
     )
 
 
@@ -114,6 +125,8 @@ def latency_by_model(scope: Scope, top: int = TOP) -> list[Percentiles]:
             WHERE o.provided_model_name IS NOT NULL AND o.end_time IS NOT NULL
             GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT %s""",
         [scope.project_id, top],
+        percentiles.MODEL,
+        top,
     )
 
 
@@ -127,6 +140,8 @@ def time_to_first_token(scope: Scope, top: int = TOP) -> list[Percentiles]:
             WHERE o.type = 'GENERATION' AND o.completion_start_time IS NOT NULL
             GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT %s""",
         [scope.project_id, top],
+        percentiles.TTFT,
+        top,
     )
 
 

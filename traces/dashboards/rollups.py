@@ -27,7 +27,7 @@ rollups and the rest from the raw traces (`t`): the partial hours at either end 
 the way the raw queries do, so every number equals the raw aggregate. Only windows whose filters the
 rollups carry (none, or an environment list) use them; any other trace-list filter runs on the raw rows.
 
-Percentiles are not sums: they always come from the raw rows (see docs/benchmarks.md).
+Percentiles are not sums: they come from a daily rollup of the sorted values (percentiles.py).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from traces.dashboards import percentiles
 from traces.dashboards.base import Scope, fetch
 from traces.dashboards.period import DEFAULT_TEAM_KEY, TRACE_FILTERS, Period
 from traces.list_queries import split_list
@@ -406,6 +407,7 @@ def refresh(*, settled_only: bool = True) -> int:
                     [projects, hours],
                 )
                 cursor.execute(f"WITH h AS ({HOURS}) INSERT INTO {table} {rollup.raw_sql}", [projects, hours])
+            percentiles.refresh_days(cursor, projects, hours)  # the days left without a marked hour
             refreshed += len(keys)
 
 
@@ -458,3 +460,4 @@ def rebuild() -> None:
         for table, rollup in TABLES.items():
             cursor.execute(f"DELETE FROM {table}")
             cursor.execute(f"WITH h AS ({ALL_HOURS.format(where='')}) INSERT INTO {table} {rollup.raw_sql}")
+        percentiles.rebuild(cursor)

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from traces.dashboards import rollups
+from traces.dashboards import percentiles, rollups
 from traces.dashboards.base import OBSERVATIONS, SECONDS, Scope, with_traces
 
 NO_MODEL = "(no model)"
@@ -96,7 +96,14 @@ PERCENTILES = ["p50", "p95", "p99"]
 
 
 def latency_percentiles(scope: Scope) -> TimeSeries:
-    """Trace latency (first observation's start to last one's end) p50/p95/p99 per bucket."""
+    """Trace latency (first observation's start to last one's end) p50/p95/p99 per bucket; day and
+    week buckets from the daily rollup when the filters allow (the same numbers)."""
+    days = percentiles.days_of(scope) if scope.period.bucket != "hour" else None
+    if days:
+        grouping = percentiles.by_time(scope.period.bucket)
+        found = percentiles.exact(scope, days, percentiles.TRACE, grouping, (0.5, 0.95, 0.99))
+        flat = [(row.group, name, row.values[i]) for row in found for i, name in enumerate(PERCENTILES)]
+        return pivot(scope.period.buckets(), flat, None, order=PERCENTILES)
     seconds = SECONDS.format(start="t.start_time", end="t.end_time")
     rows = with_traces(
         scope,

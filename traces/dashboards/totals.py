@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from traces.dashboards import rollups
+from traces.dashboards import percentiles, rollups
 from traces.dashboards.base import SECONDS, Scope, with_traces
 from traces.dashboards.charts import count, percent, seconds, usd
 
@@ -78,11 +78,21 @@ FROM t WHERE start_time IS NOT NULL AND end_time IS NOT NULL
 """
 
 
+def p95_latency(scope: Scope) -> float | None:
+    """From the daily latency rollup when the filters allow (the same number), else the raw rows."""
+    if days := percentiles.days_of(scope):
+        found = percentiles.exact(scope, days, percentiles.TRACE, percentiles.WHOLE, (0.95,))
+        return found[0].values[0] if found else None
+    [(p95,)] = with_traces(scope, P95_SQL)
+    return p95
+
+
 def totals(scope: Scope) -> Totals:
-    """Counts and sums from the hourly rollups when the filters allow; p95 from the raw rows."""
+    """Counts and sums from the hourly rollups, p95 from the daily latency rollup, when the filters
+    allow; otherwise from the raw rows."""
     if span := rollups.span_of(scope):
         count, cost, tokens, errors = rollups.totals(scope, span)
-        [(p95,)] = with_traces(scope, P95_SQL)
+        p95 = p95_latency(scope)
         return Totals(traces=count, cost=cost, tokens=tokens, errors=errors, p95_latency=p95)
     [(count, cost, tokens, errors, p95)] = with_traces(scope, TOTALS_SQL)
     return Totals(traces=count, cost=Decimal(cost), tokens=int(tokens), errors=errors, p95_latency=p95)
