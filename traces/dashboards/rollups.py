@@ -302,28 +302,41 @@ def scores_by_prompt(scope: Scope, span: Span) -> list[tuple]:
 
 # The raw GROUP BYs the rollups hold, over the traces of the (project, hour) pairs in `h`.
 HOURS = "SELECT * FROM unnest(%s::varchar[], %s::timestamptz[]) AS h(project_id, hour)"
-RAW_TRACE_HOURS = """
+# The traces of each hour and the observations of each trace, as LATERAL subqueries (OFFSET 0 keeps
+# them apart) so each is an index range scan: as plain joins the planner cannot size the hours and
+# hash-joins whole tables (1 marked hour at 10.8 M observations: 14 s as joins, 0.03 s so).
+HOUR_TRACES = """FROM h CROSS JOIN LATERAL (
+    SELECT t0.project_id, t0.id, t0.environment, t0.name, t0.release, t0.user_id, t0.metadata,
+           t0.error_count, t0.total_cost, t0.total_tokens
+    FROM traces t0 WHERE t0.project_id = h.project_id AND t0.timestamp >= h.hour
+         AND t0.timestamp < h.hour + interval '1 hour' OFFSET 0) AS t"""
+TRACE_OBSERVATIONS = """CROSS JOIN LATERAL (
+    SELECT o0.provided_model_name, o0.total_cost, o0.usage_details FROM observations o0
+    WHERE o0.project_id = t.project_id AND o0.trace_id = t.id OFFSET 0) AS o"""
+HOUR_SCORES = "JOIN scores s ON s.project_id = t.project_id AND s.trace_id = t.id"
+# PROMPT_PAIRS per score, as a LATERAL index lookup.
+SCORE_PROMPTS = """CROSS JOIN LATERAL (
+    SELECT o0.prompt_name, o0.prompt_version FROM observations o0
+    WHERE o0.project_id = s.project_id AND o0.trace_id = s.trace_id
+          AND o0.prompt_name IS NOT NULL AND o0.prompt_version IS NOT NULL
+          AND (s.observation_id IS NULL OR o0.id = s.observation_id) OFFSET 0) AS o"""
+RAW_TRACE_HOURS = f"""
 SELECT t.project_id, h.hour, t.environment, t.name, t.release, count(*)::numeric,
        count(*) FILTER (WHERE t.error_count > 0)::numeric, sum(t.total_cost), sum(t.total_tokens)::numeric
-FROM h JOIN traces t ON t.project_id = h.project_id AND t.timestamp >= h.hour AND t.timestamp < h.hour + interval '1 hour'
+{HOUR_TRACES}
 GROUP BY 1, 2, 3, 4, 5"""
-RAW_OBS_HOURS = """
+RAW_OBS_HOURS = f"""
 SELECT t.project_id, h.hour, t.environment, o.provided_model_name, NULL, sum(o.total_cost), count(*)::numeric
-FROM h JOIN traces t ON t.project_id = h.project_id AND t.timestamp >= h.hour AND t.timestamp < h.hour + interval '1 hour'
-JOIN observations o ON o.project_id = t.project_id AND o.trace_id = t.id
+{HOUR_TRACES} {TRACE_OBSERVATIONS}
 WHERE o.total_cost IS NOT NULL GROUP BY 1, 2, 3, 4
 UNION ALL
 SELECT t.project_id, h.hour, t.environment, o.provided_model_name, u.key, sum(u.value::numeric), count(*)::numeric
-FROM h JOIN traces t ON t.project_id = h.project_id AND t.timestamp >= h.hour AND t.timestamp < h.hour + interval '1 hour'
-JOIN observations o ON o.project_id = t.project_id AND o.trace_id = t.id
+{HOUR_TRACES} {TRACE_OBSERVATIONS}
 CROSS JOIN LATERAL jsonb_each(o.usage_details) AS u(key, value)
-WHERE o.usage_details <> '{}'::jsonb AND jsonb_typeof(u.value) = 'number' AND u.key <> 'total'
+WHERE o.usage_details <> '{{}}'::jsonb AND jsonb_typeof(u.value) = 'number' AND u.key <> 'total'
 GROUP BY 1, 2, 3, 4, 5"""
 # Every (project, hour) that has traces, as `h` for a whole rebuild or check.
 ALL_HOURS = "SELECT DISTINCT project_id, date_trunc('hour', timestamp, 'UTC') AS hour FROM traces {where}"
-HOUR_TRACES = """FROM h JOIN traces t ON t.project_id = h.project_id AND t.timestamp >= h.hour
-                     AND t.timestamp < h.hour + interval '1 hour'"""
-HOUR_SCORES = "JOIN scores s ON s.project_id = t.project_id AND s.trace_id = t.id"
 RAW_USER_HOURS = f"""
 SELECT t.project_id, h.hour, t.environment, t.user_id, count(*), sum(t.total_cost), sum(t.total_tokens)
 {HOUR_TRACES} GROUP BY 1, 2, 3, 4"""
@@ -341,7 +354,7 @@ SELECT t.project_id, h.hour, t.environment, s.name, {SCORE_LABEL}, count(*)
 RAW_SCORE_PROMPT_HOURS = f"""
 SELECT project_id, hour, environment, name, prompt_name, prompt_version, sum(value::numeric), count(*)
 FROM (SELECT DISTINCT t.project_id, h.hour, t.environment, s.id, s.name, s.value, o.prompt_name, o.prompt_version
-      {HOUR_TRACES} {HOUR_SCORES} {PROMPT_PAIRS} WHERE {AVERAGED}) AS linked
+      {HOUR_TRACES} {HOUR_SCORES} {SCORE_PROMPTS} WHERE {AVERAGED}) AS linked
 GROUP BY 1, 2, 3, 4, 5, 6"""
 
 
