@@ -19,6 +19,11 @@ the clock at the end of its data (seed_demo's --now) so the time presets find ro
       --now 2026-11-27T00:00:00Z --big-trace
 
 --big-trace adds (once) a trace with 1,000 observations to the project and times its page.
+
+--rare adds (once) 20 traces spread evenly over the project's time span, each with values no other
+trace has (name, user, release, version, environment, tag, metadata, a model, a score name, an
+error), and times each filter on them: the worst case of a filter is a value so rare that the list
+must look through the whole project to show its few rows.
 """
 
 from __future__ import annotations
@@ -53,6 +58,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--project", help="an existing project, used as it is (no seeding)")
     parser.add_argument("--now", help="ISO time the clock is frozen at (with --project)")
     parser.add_argument("--big-trace", action="store_true", help="time a trace with 1,000 observations")
+    parser.add_argument(
+        "--rare", action="store_true", help="time each filter on a value 20 traces spread over the data have"
+    )
     return parser.parse_args()
 
 
@@ -165,6 +173,67 @@ def big_trace(project) -> str:
                              end_time=start + timedelta(seconds=10), observation_count=len(rows))  # fmt: skip
         Observation.objects.bulk_create(rows)
     return BIG_TRACE
+
+
+RARE = "bench-rare"
+RARE_TRACES = 20
+
+
+def rare_traces(project) -> None:
+    """RARE_TRACES traces spread evenly from the project's oldest trace to its newest, with values
+    of their own, one generation of a model of its own and one score of a name of its own each;
+    made once, then the statistics are refreshed."""
+    from django.db import connection
+    from django.db.models import Max, Min
+
+    from traces.models import Observation, Score, Trace
+
+    if Trace.objects.filter(project=project, id__startswith=f"{RARE}-").exists():
+        return
+    span = Trace.objects.filter(project=project).aggregate(first=Min("timestamp"), last=Max("timestamp"))
+    step = (span["last"] - span["first"]) / (RARE_TRACES - 1)
+    traces, observations, scores = [], [], []
+    for i in range(RARE_TRACES):
+        at = span["first"] + step * i - timedelta(milliseconds=1)
+        trace_id = f"{RARE}-{i:02d}"
+        traces.append(Trace(
+            project=project, id=trace_id, timestamp=at, name=f"{RARE}-name", user_id=f"{RARE}-user",
+            release=f"{RARE}-release", version=f"{RARE}-version", environment=f"{RARE}-env",
+            tags=[f"{RARE}-tag"], metadata={"bench": RARE}, start_time=at, end_time=at + timedelta(seconds=1),
+            observation_count=1, error_count=1,
+        ))  # fmt: skip
+        observations.append(Observation(
+            project=project, id=f"{trace_id}-gen", trace_id=trace_id, type="GENERATION", name="rare call",
+            start_time=at, end_time=at + timedelta(seconds=1), provided_model_name=f"{RARE}-model", level="ERROR",
+        ))  # fmt: skip
+        scores.append(Score(project=project, id=f"{trace_id}-score", trace_id=trace_id, name=f"{RARE}-score",
+                            value=0.5, timestamp=at))  # fmt: skip
+    Trace.objects.bulk_create(traces)
+    Observation.objects.bulk_create(observations)
+    Score.objects.bulk_create(scores)
+    with connection.cursor() as cursor:
+        for table in ("traces", "observations", "scores"):
+            cursor.execute(f"ANALYZE {table}")
+
+
+def rare_scenarios() -> list[tuple[str, dict]]:
+    return [
+        (f"rare {name}", params)
+        for name, params in [
+            ("name", {"name": f"{RARE}-name"}),
+            ("user", {"user": f"{RARE}-user"}),
+            ("release", {"release": f"{RARE}-release"}),
+            ("version", {"version": f"{RARE}-version"}),
+            ("environment", {"environment": f"{RARE}-env"}),
+            ("tag", {"tags": f"{RARE}-tag"}),
+            ("model", {"model": f"{RARE}-model"}),
+            ("metadata", {"meta_key": "bench", "meta_value": RARE}),
+            ("score name", {"score_name": f"{RARE}-score"}),
+            ("score value", {"score_name": f"{RARE}-score", "score_op": "<=", "score_value": "0.5"}),
+            ("no match: model", {"model": f"{RARE}-no-such-model"}),
+            ("no match: version", {"version": f"{RARE}-no-such-version"}),
+        ]
+    ]
 
 
 def shift_to_now(project) -> None:
@@ -315,28 +384,28 @@ def p95(values: list[float]) -> float:
 
 
 def explain(project, params: dict) -> str:
+    """The plan of each query the page runs (a page sorted by time under a filter without a
+    time-ordered index runs up to three: traces/list_queries.trace_page)."""
     from django.db import connection
     from django.http import QueryDict
+    from django.test.utils import CaptureQueriesContext
 
     from traces.forms import TraceListForm
-    from traces.list_queries import LIST_FIELDS, SORT_KEYS, matching_traces
+    from traces.list_queries import trace_page
 
     query = QueryDict(mutable=True)
     for key, value in params.items():
         query[key] = value
     state = TraceListForm(query).state()
-    sort = SORT_KEYS[state["sort"]]
-    qs = (
-        matching_traces(project, state, timezone.now())
-        .only(*LIST_FIELDS)
-        .annotate(sort_key=sort.expression())
-    )
-    direction = "-" if state["order"] == "desc" else ""
-    qs = qs.order_by(f"{direction}sort_key", f"{direction}id")[:51]
-    sql, args = qs.query.sql_with_params()
+    with CaptureQueriesContext(connection) as captured:
+        trace_page(project, state, timezone.now())
+    lines = []
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", args)
-        return "\n".join(f"      {line}" for (line,) in cursor.fetchall())
+        for number, run in enumerate(captured.captured_queries, 1):
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {run['sql']}")
+            lines.append(f"      -- query {number} of {len(captured.captured_queries)}")
+            lines += [f"      {line}" for (line,) in cursor.fetchall()]
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -365,6 +434,9 @@ def main() -> None:
     runs = scenarios(common_values(project))
     if total > 100 * 50:
         runs.append(("page 100 (keyset cursor)", {"after": deep_cursor(project, 100)}))
+    if args.rare:
+        rare_traces(project)
+        runs += rare_scenarios()
     if args.big_trace:
         runs.append(("trace with 1,000 observations", {"_path": f"{url}/{big_trace(project)}"}))
     if args.only:

@@ -4,6 +4,16 @@ Every filter is chosen so an index can answer it: B-tree indexes lead with proje
 in the timestamp, tags and metadata use GIN (`&&`, `@>`), the text search uses the trigram
 indexes on (project_id, input::text) and (project_id, output::text) through ILIKE, and the
 model and score filters are EXISTS probes on observations and scores by trace id.
+
+The filters whose index is not in time order (tags, metadata, model, score, cost, latency, search)
+leave PostgreSQL two plans: walk the traces newest first and test each, fast while matches are
+common, or collect every match through the filter's index and sort them, fast while they are rare.
+It picks by its estimate of how many rows match, and the estimate can be far off (a tag it never
+sampled counts as 0.5 % of the rows; a model used all last month but not this week looks common),
+so a rare value walked all 1.34 M traces of the benchmark project (5 s). Such a page is therefore
+fetched in up to two steps (`trace_page`): the walk, bounded to the next WALK_LIMIT traces; and only
+when that does not fill the page, the collect-and-sort plan, forced by sorting on an expression no
+index is ordered by.
 """
 
 from __future__ import annotations
@@ -17,15 +27,29 @@ from typing import Any
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import models
-from django.db.models import Avg, Count, Exists, F, Func, OuterRef, Q, Value
+from django.db.models import Avg, Count, Exists, ExpressionWrapper, F, Func, OuterRef, Q, Value
 from django.db.models.functions import Cast, Coalesce
 
 from traces.forms import split_list
-from traces.keyset import Page, decode_cursor, keyset_page, parse_datetime_value
+from traces.keyset import Page, beyond, decode_cursor, keyset_page, parse_datetime_value
 from traces.models import Observation, Score, ScoreDataType, Trace
 
 PAGE_SIZE = 50
 LIVE_LIMIT = 100
+# The first step of a page sorted by time under a filter without a time-ordered index tests at most
+# this many traces (see the module docstring).
+WALK_LIMIT = 10_000
+UNORDERED_FILTERS = (
+    "tags",
+    "meta_key",
+    "model",
+    "score_name",
+    "cost_min",
+    "cost_max",
+    "latency_min",
+    "latency_max",
+    "q",
+)
 RANGES = {
     "1h": timedelta(hours=1),
     "24h": timedelta(days=1),
@@ -200,16 +224,51 @@ def matching_traces(project, state: dict, now: datetime) -> models.QuerySet:
 def trace_page(project, state: dict, now: datetime, size: int = PAGE_SIZE) -> Page:
     """One page of the list in the chosen order, after or before the state's cursor."""
     sort = SORT_KEYS[state["sort"]]
-    qs = matching_traces(project, state, now).only(*LIST_FIELDS).annotate(sort_key=sort.expression())
-    return keyset_page(
-        qs,
-        key="sort_key",
-        parse=sort.parse,
-        descending=state["order"] == "desc",
-        after=state.get("after"),
-        before=state.get("before"),
-        size=size,
-    )
+    qs = matching_traces(project, state, now).only(*LIST_FIELDS)
+
+    def page(rows: models.QuerySet, key: Any) -> Page:
+        return keyset_page(
+            rows.annotate(sort_key=key),
+            key="sort_key",
+            parse=sort.parse,
+            descending=state["order"] == "desc",
+            after=state.get("after"),
+            before=state.get("before"),
+            size=size,
+        )
+
+    if state["sort"] != "time" or not any(state.get(name) not in (None, "") for name in UNORDERED_FILTERS):
+        return page(qs, sort.expression())
+    # Which way the page walks the time order, from which cursor: as keyset_page decides it.
+    backwards = bool(state.get("before")) and not state.get("after")
+    cursor = decode_cursor(state.get("before") if backwards else state.get("after"), sort.parse)
+    backwards = backwards and cursor is not None
+    downwards = (state["order"] == "desc") != backwards
+    bound = walk_bound(project, state, now, cursor, downwards)
+    if bound is None:  # fewer traces than WALK_LIMIT to walk past: the walk is short
+        return page(qs, F("timestamp"))
+    # The traces up to the bound are the first ones of the walk: a full page among them (and one row
+    # more) is the page.
+    walked = page(qs.filter(**{"timestamp__gte" if downwards else "timestamp__lte": bound}), F("timestamp"))
+    if (walked.previous_cursor if backwards else walked.next_cursor) is not None:
+        return walked
+    return page(qs, unordered_timestamp())
+
+
+def walk_bound(project, state: dict, now: datetime, cursor, downwards: bool) -> datetime | None:
+    """The timestamp of the WALK_LIMIT-th trace a page walks past from its cursor in the time window
+    (before any other filter); None when there are fewer."""
+    qs = Trace.objects.for_project(project).between(*time_bounds(state, now))
+    if cursor is not None:
+        qs = qs.filter(beyond("timestamp", "id", cursor[0], cursor[1], downwards))
+    ordered = qs.order_by("-timestamp" if downwards else "timestamp").values_list("timestamp", flat=True)
+    return next(iter(ordered[WALK_LIMIT : WALK_LIMIT + 1]), None)
+
+
+def unordered_timestamp() -> Any:
+    """timestamp + 0 seconds: the timestamp, but no index is in its order, so PostgreSQL collects the
+    matching rows through the filter's own index and sorts them instead of walking trace_time."""
+    return ExpressionWrapper(F("timestamp") + Value(timedelta(0)), output_field=models.DateTimeField())
 
 
 def newer_traces(project, state: dict, now: datetime) -> list[Trace]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -111,6 +112,18 @@ class Trace(models.Model):
             models.Index(fields=["project", "user_id", "-timestamp"], name="trace_user_time"),
             models.Index(fields=["project", "session_id", "-timestamp"], name="trace_session_time"),
             models.Index(fields=["project", "environment", "-timestamp"], name="trace_env_time"),
+            models.Index(fields=["project", "release", "-timestamp"], name="trace_release_time"),
+            models.Index(fields=["project", "version", "-timestamp"], name="trace_version_time"),
+            # The level filter (traces/list_queries.py): rows with errors, and with warnings but no
+            # error, newest first; each as small as the rows it holds.
+            models.Index(
+                fields=["project", "-timestamp"], name="trace_error_time", condition=Q(error_count__gt=0)
+            ),
+            models.Index(
+                fields=["project", "-timestamp"],
+                name="trace_warning_time",
+                condition=Q(error_count=0, warning_count__gt=0),
+            ),
             models.Index(fields=["project", "-total_cost"], name="trace_cost"),
             GinIndex(fields=["project", "tags"], name="trace_tags"),
             GinIndex(fields=["project", "metadata"], name="trace_metadata"),
@@ -170,6 +183,9 @@ class Observation(models.Model):
         db_table = "observations"
         indexes = [
             models.Index(fields=["project", "trace_id", "start_time"], name="obs_trace"),
+            # The model filter of the traces list probes each trace for an observation of the model:
+            # index-only here (duplicates of (trace, model) are stored once, so it is small).
+            models.Index(fields=["project", "trace_id", "provided_model_name"], name="obs_trace_model"),
             # (project, start_time) is served by obs_dashboard (migration 0005), a covering index.
             models.Index(fields=["project", "type", "-start_time"], name="obs_type_time"),
             models.Index(fields=["project", "provided_model_name", "-start_time"], name="obs_model_time"),
