@@ -150,23 +150,27 @@ def test_random_data_reads_the_same_before_and_after_a_refresh(start, end, envir
     assert assert_same(project, start, end, environment) == found
 
 
-def test_the_rollup_holds_each_value_once_in_its_days_bucket():
+def test_the_rollup_holds_each_value_once_with_its_count():
     project = make_project()
     make_traces(project, random.Random(5), 200)
     refresh()
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT sum(n), sum(cardinality(vals)) FROM dashboard_latency_days "
-            "WHERE project_id = %s AND kind = 'trace'",
+            """SELECT sum(n), sum((SELECT sum(c) FROM unnest(cnts) AS c)),
+                      bool_and(cardinality(vals) = cardinality(cnts)),
+                      bool_and(vals = ARRAY(SELECT DISTINCT v FROM unnest(vals) AS v ORDER BY v))
+               FROM dashboard_latency_days WHERE project_id = %s AND kind = 'trace'""",
             [project.id],
         )
-        counted, stored = cursor.fetchone()
+        counted, stored, aligned, sorted_distinct = cursor.fetchone()
         cursor.execute(
-            "SELECT count(*) FROM traces WHERE project_id = %s AND start_time IS NOT NULL "
-            "AND end_time IS NOT NULL",
+            "SELECT count(*), count(DISTINCT end_time - start_time) FROM traces WHERE project_id = %s "
+            "AND start_time IS NOT NULL AND end_time IS NOT NULL",
             [project.id],
         )
-        assert counted == stored == cursor.fetchone()[0]
+        traces, distinct = cursor.fetchone()
+    assert counted == stored == traces and aligned and sorted_distinct
+    assert distinct < traces  # the data has ties, stored once
 
 
 def test_equal_to_percentile_cont_written_out():

@@ -249,19 +249,21 @@ def exact(
                  AS n(gnull, gv, b)),
         want AS (SELECT * FROM unnest(%s::int[], %s::boolean[], %s::{grouping.sql_type}[], %s::smallint[],
                                       %s::bigint[], %s::float8[]) AS w(tid, gnull, gv, b, r, proportion)),
-        vals AS (SELECT n.gnull, n.gv, n.b, u.v
-                 FROM (SELECT {grouping.rollup} AS g, r.bucket AS b, r.vals FROM dashboard_latency_days r
+        vals AS (SELECT n.gnull, n.gv, n.b, u.v, u.c
+                 FROM (SELECT {grouping.rollup} AS g, r.bucket AS b, r.vals, r.cnts FROM dashboard_latency_days r
                        WHERE {where}) AS x
                  JOIN need n ON (x.g IS NULL) = n.gnull AND coalesce(x.g, {grouping.zero}) = n.gv AND x.b = n.b
-                 CROSS JOIN LATERAL unnest(x.vals) AS u(v)
+                 CROSS JOIN LATERAL unnest(x.vals, x.cnts) AS u(v, c)
                  UNION ALL
-                 SELECT n.gnull, n.gv, n.b, raw.v FROM raw
+                 SELECT n.gnull, n.gv, n.b, raw.v, 1 FROM raw
                  JOIN need n ON (raw.g IS NULL) = n.gnull AND coalesce(raw.g, {grouping.zero}) = n.gv
                       AND {bucket("raw.v")} = n.b),
-        ranked AS (SELECT gnull, gv, b, v, row_number() OVER (PARTITION BY gnull, gv, b ORDER BY v) - 1 AS r
-                   FROM vals)
+        merged AS (SELECT gnull, gv, b, v, sum(c) AS c FROM vals GROUP BY 1, 2, 3, 4),
+        ranked AS (SELECT gnull, gv, b, v, c,
+                          sum(c) OVER (PARTITION BY gnull, gv, b ORDER BY v) AS upto FROM merged)
         SELECT w.tid, percentile_cont(w.proportion) WITHIN GROUP (ORDER BY k.v)
-        FROM want w JOIN ranked k ON k.gnull = w.gnull AND k.gv = w.gv AND k.b = w.b AND k.r = w.r
+        FROM want w JOIN ranked k ON k.gnull = w.gnull AND k.gv = w.gv AND k.b = w.b
+                                    AND k.upto - k.c <= w.r AND w.r < k.upto
         GROUP BY w.tid, w.proportion""",
         [
             *head_params,
@@ -292,9 +294,9 @@ def exact(
 # Maintenance: the rows of whole days, recomputed from the raw rows (rollups.refresh and rebuild).
 
 DAY_ROWS = f"""
-INSERT INTO dashboard_latency_days (project_id, day, kind, environment, key, bucket, n, vals)
-SELECT project_id, day, kind, environment, key, {bucket("v")} AS b, count(*), array_agg(v ORDER BY v)
-FROM (
+INSERT INTO dashboard_latency_days (project_id, day, kind, environment, key, bucket, n, vals, cnts)
+SELECT project_id, day, kind, environment, key, b, sum(c), array_agg(v ORDER BY v), array_agg(c ORDER BY v)
+FROM (SELECT project_id, day, kind, environment, key, {bucket("v")} AS b, v, count(*) AS c FROM (
     SELECT t.project_id, d.day, 'trace' AS kind, t.environment, t.name AS key, {TRACE_SECONDS} AS v
     FROM d JOIN traces t ON t.project_id = d.project_id AND t.timestamp >= d.day
                             AND t.timestamp < d.day + interval '1 day'
@@ -312,6 +314,7 @@ FROM (
     WHERE ({MODEL_WHERE}) OR ({TTFT_WHERE})
 ) AS x
 WHERE v IS NOT NULL
+GROUP BY project_id, day, kind, environment, key, b, v) AS y
 GROUP BY project_id, day, kind, environment, key, b"""
 # Every (project, day) that has traces, as `d`.
 ALL_DAYS = "SELECT DISTINCT project_id, date_trunc('day', timestamp, 'UTC') AS day FROM traces"
@@ -363,7 +366,7 @@ def check(cursor, project_id: str) -> list[tuple]:
            FULL JOIN latency_days_check b
            ON a.day = b.day AND a.kind = b.kind AND a.environment = b.environment
               AND a.key IS NOT DISTINCT FROM b.key AND a.bucket = b.bucket
-           WHERE (a.n, a.vals) IS DISTINCT FROM (b.n, b.vals)
+           WHERE (a.n, a.vals, a.cnts) IS DISTINCT FROM (b.n, b.vals, b.cnts)
              AND NOT EXISTS (SELECT 1 FROM dashboard_dirty_hours m WHERE m.project_id = %s
                              AND date_trunc('day', m.hour, 'UTC') = coalesce(a.day, b.day))""",
         [project_id, project_id],

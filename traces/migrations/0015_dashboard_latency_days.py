@@ -1,19 +1,15 @@
-"""Daily rollup of the sorted latency values, for exact dashboard percentiles.
+"""Daily rollup of the latency values, for exact dashboard percentiles.
 
-dashboard_latency_days (traces/dashboards/percentiles.py explains the rows and the reads) is filled
-here from the raw rows of every day that has traces, while a lock holds writers back; after that
-rollups.refresh recomputes the days whose hours it refreshes once none of their hours is marked.
-The invariant, next to the hourly one of migration 0012:
+dashboard_latency_days (traces/dashboards/percentiles.py explains the rows and the reads). Migration
+0017 adds the count of each value and fills the table from the raw rows; after that rollups.refresh
+recomputes the days whose hours it refreshes once none of their hours is marked. The invariant, next
+to the hourly one of migration 0012:
 
     for every (project, day) without a marked hour, the rows of that day equal the GROUP BY over
     the raw rows of that day
-
-The backfill reads every trace and observation once (minutes at 10 M observations).
 """
 
 from django.db import migrations
-
-from traces.dashboards.percentiles import ALL_DAYS, DAY_ROWS
 
 TABLE = """
 CREATE TABLE dashboard_latency_days (
@@ -33,15 +29,10 @@ ALTER TABLE dashboard_latency_days SET (toast_tuple_target = 128);
 CREATE INDEX dashboard_latency_days_key ON dashboard_latency_days (project_id, kind, day);
 """
 
-BACKFILL = f"""
-LOCK TABLE traces, observations IN SHARE MODE;
-WITH d AS ({ALL_DAYS}) {DAY_ROWS};
-"""
-
 
 class Migration(migrations.Migration):
     dependencies = [("traces", "0014_dashboard_people_score_rollups")]
 
     operations = [
-        migrations.RunSQL(TABLE + BACKFILL, "DROP TABLE dashboard_latency_days;"),
+        migrations.RunSQL(TABLE, "DROP TABLE dashboard_latency_days;"),
     ]
