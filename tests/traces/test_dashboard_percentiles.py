@@ -118,7 +118,11 @@ def refresh() -> None:
 
 def rows_of(project) -> int:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM dashboard_latency_days WHERE project_id = %s", [project.id])
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM dashboard_latency_days WHERE project_id = %s)"
+            " + (SELECT count(*) FROM dashboard_latency_hours WHERE project_id = %s)",
+            [project.id, project.id],
+        )
         return cursor.fetchone()[0]
 
 
@@ -226,7 +230,7 @@ def test_writes_after_a_refresh_mark_their_day_raw_until_the_next_refresh():
         end_time=D0 + timedelta(days=9)
     )
     scope = scope_of(project, *window)
-    assert percentiles.days_of(scope).dirty
+    assert percentiles.days_of(scope).dirty_days
     assert_same(project, *window)
     # Traces move to other days, others are deleted, new ones arrive.
     for i, trace in enumerate(Trace.objects.for_project(project).order_by("id")[10:20]):
@@ -240,7 +244,7 @@ def test_writes_after_a_refresh_mark_their_day_raw_until_the_next_refresh():
     assert_same(project, *window)
     assert check(project) == []  # the marked days are skipped, the others still agree
     refresh()
-    assert not percentiles.days_of(scope).dirty
+    assert not percentiles.days_of(scope).marked
     assert check(project) == []
     assert_same(project, *window)
     assert_same(project, D0, D0 + timedelta(days=12), "production")
@@ -279,13 +283,19 @@ def test_a_day_with_a_marked_hour_keeps_its_old_rows_until_its_last_marker_goes(
             "SELECT count(*) FROM dashboard_latency_days WHERE project_id = %s AND day = %s", [project.id, D0]
         )
         before = cursor.fetchone()[0]
-        percentiles.refresh_days(cursor, [project_id], [hour])
+        percentiles.refresh_units(cursor, [project_id], [hour])
         cursor.execute(
             "SELECT count(*) FROM dashboard_latency_days WHERE project_id = %s AND day = %s "
             "AND 4001 = ANY(vals)",
             [project.id, D0],
         )
         assert cursor.fetchone()[0] == 0
+        cursor.execute(  # the hour itself is recomputed
+            "SELECT count(*) FROM dashboard_latency_hours WHERE project_id = %s AND hour = %s "
+            "AND 4001 = ANY(vals)",
+            [project.id, hour],
+        )
+        assert cursor.fetchone()[0] == 1
     assert_same(project, D0, D0 + timedelta(days=2))
     refresh()
     assert check(project) == []
@@ -298,6 +308,7 @@ def test_rebuild_recomputes_every_day():
     make_traces(project, random.Random(4), 150)
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM dashboard_latency_days")
+        cursor.execute("DELETE FROM dashboard_latency_hours")
     rollups.rebuild()
     assert rollups.marked_hours() == 0
     assert rows_of(project) > 0
@@ -309,12 +320,36 @@ def test_other_filters_and_short_windows_read_the_raw_rows():
     project = make_project()
     make_traces(project, random.Random(1), 50)
     refresh()
-    short = scope_of(project, D0 + timedelta(hours=3), D0 + timedelta(hours=26))  # no whole day
+    short = scope_of(project, D0 + timedelta(minutes=3), D0 + timedelta(minutes=58))  # no whole hour
     assert percentiles.days_of(short) is None
     scope = Scope(project.id, Period.spanning(D0, D0 + timedelta(days=4)), {"name": "chat"}, "team", D0)
     assert percentiles.days_of(scope) is None
-    # Hour buckets (two days or less) keep the raw query for the series, the rest use whole days.
-    assert_same(project, D0, D0 + timedelta(days=2))
+
+
+@pytest.mark.parametrize(
+    "start, end",
+    [
+        (D0 + timedelta(hours=3, minutes=7), D0 + timedelta(hours=26, seconds=1)),  # no whole day
+        (D0, D0 + timedelta(days=2)),
+        (D0 + timedelta(days=1, hours=5), D0 + timedelta(days=1, hours=6)),
+    ],
+)
+def test_hour_buckets_read_the_hour_rows(start, end):
+    project = make_project()
+    make_traces(project, random.Random(9), 300, days=3)
+    assert_same(project, start, end)
+    refresh()
+    days = percentiles.days_of(scope_of(project, start, end), whole_days=False)
+    assert days.day_start == days.day_end  # every hour from the hour rows
+    found = assert_same(project, start, end)
+    assert any(value is not None for line in found["over time"].lines for value in line.values)
+    # Marked hours inside a window read raw, the others still from the hour rows.
+    inside = Trace.objects.for_project(project).filter(timestamp__gte=start, timestamp__lt=end)
+    first = inside.order_by("id").values_list("id", flat=True)[0]
+    inside.filter(id=first).update(end_time=D0 + timedelta(days=4))
+    assert percentiles.days_of(scope_of(project, start, end)).marked
+    assert_same(project, start, end)
+    assert check(project) == []
 
 
 def test_deleting_every_trace_leaves_no_rows_after_a_refresh():

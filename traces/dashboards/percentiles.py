@@ -1,8 +1,9 @@
-"""Exact latency percentiles from daily rollups of the sorted values.
+"""Exact latency percentiles from rollups of the values themselves.
 
-percentile_cont needs every value, not a sum, so the rollup keeps the values themselves:
-dashboard_latency_days (migration traces/0015) holds, per (project, day of the trace timestamp,
-kind, trace environment, key, bucket), the number of values and the values sorted. The kinds:
+percentile_cont needs every value, not a sum, so the rollups keep the values: dashboard_latency_days
+and dashboard_latency_hours (migrations traces/0015, 0017, 0018) hold, per (project, day or hour of
+the trace timestamp, kind, trace environment, key, bucket), the distinct values sorted (vals), how
+many rows have each (cnts) and their total (n). The kinds:
 
 - 'trace': key = trace name, value = trace latency (both times set);
 - 'model': key = observation model, value = observation duration (model and end time set);
@@ -11,19 +12,20 @@ kind, trace environment, key, bucket), the number of values and the values sorte
 
 Observations count in their trace's day and environment, as everywhere on the dashboard. The bucket
 is a fixed log-scale range of the value (ratio RATIO from 1 ms, smaller and negative values in 0),
-monotonic in the value: sorting by (bucket, value) sorts by value.
+monotonic in the value: ordering by (bucket, value) orders by value.
 
 A percentile over a window is found the way percentile_cont finds it (orderedsetaggs.c): with n
 values, pos = p * (n - 1), the values of ranks floor(pos) and ceil(pos) in order, interpolated by
-pos - floor(pos). One query counts the values per bucket (rollup rows of the window's clean whole
-days plus the raw rows of the rest: partial days at the edges and days with a marked hour), which
-gives each group's n and the bucket holding each rank; a second query sorts only the values of those
-buckets, picks the ranks and interpolates them with percentile_cont itself over the one or two
-values, so the float arithmetic is PostgreSQL's own.
+pos - floor(pos). One query counts the values per bucket, which gives each group's n and the bucket
+holding each rank; a second one merges the distinct values of just those buckets, finds the ranks by
+running sums of their counts and interpolates with percentile_cont itself over the one or two values,
+so the float arithmetic is PostgreSQL's own. Both read the day rows of the window's whole days
+without a marked hour, the hour rows of its other unmarked whole hours (every hour, for hour
+buckets), and the raw rows of the rest: the partial hours at the edges and the marked hours.
 
-The rows of a day are valid while none of its hours is marked in dashboard_dirty_hours: rollups.refresh
-calls `refresh_days` for the days of the hours it refreshed, which recomputes a day once its last
-marker is gone (the current day stays marked, hence raw).
+Hour rows are valid while their hour is not marked in dashboard_dirty_hours, day rows while none of
+their hours is: rollups.refresh calls `refresh_units` with the hours it refreshes, which recomputes
+those hours and the days among theirs that no longer have a marked hour.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from traces.dashboards.base import OBSERVATIONS, SECONDS, Scope, fetch
@@ -39,6 +41,7 @@ from traces.dashboards.period import TRACE_FILTERS, Period
 from traces.list_queries import split_list
 
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 # Filters the day rows carry (their key holds the trace's environment).
 FILTERS = {"environment"}
 NO_MODEL = "(no model)"
@@ -102,9 +105,9 @@ WHOLE = Grouping("NULL::text", "NULL::text", "text", "''")
 
 
 def by_time(size: str) -> Grouping:
-    """Per date_trunc(size) bucket of the trace timestamp; size is day or week."""
+    """Per date_trunc(size) bucket of the trace timestamp (hour, day or week)."""
     return Grouping(
-        "date_trunc(%s, r.day, 'UTC')",
+        "date_trunc(%s, r.at, 'UTC')",
         "date_trunc(%s, t.timestamp, 'UTC')",
         "timestamptz",
         "'epoch'::timestamptz",
@@ -114,20 +117,29 @@ def by_time(size: str) -> Grouping:
 
 @dataclass(frozen=True)
 class Days:
-    """The whole days [start, end) of a window read from the rollup, but the marked ones."""
+    """The part of a window the rollups answer for: the whole hours [start, end), of which the whole
+    days [day_start, day_end) without a marked hour come from the day rows, the other unmarked hours
+    from the hour rows; the marked hours and the partial hours at the edges are read raw."""
 
     start: datetime
     end: datetime
+    day_start: datetime
+    day_end: datetime
     environments: list[str]
-    dirty: tuple[datetime, ...] = ()
+    marked: tuple[datetime, ...] = ()
+
+    @property
+    def dirty_days(self) -> list[datetime]:
+        return sorted({floor_day(hour) for hour in self.marked if self.day_start <= hour < self.day_end})
 
     def raw_ranges(self) -> list[tuple[datetime, datetime]]:
+        """The marked hours, consecutive ones merged."""
         ranges: list[tuple[datetime, datetime]] = []
-        for day in self.dirty:
-            if ranges and ranges[-1][1] == day:
-                ranges[-1] = (ranges[-1][0], day + DAY)
+        for hour in self.marked:
+            if ranges and ranges[-1][1] == hour:
+                ranges[-1] = (ranges[-1][0], hour + HOUR)
             else:
-                ranges.append((day, day + DAY))
+                ranges.append((hour, hour + HOUR))
         return ranges
 
 
@@ -135,25 +147,35 @@ def floor_day(moment: datetime) -> datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def days_of(scope: Scope) -> Days | None:
-    """The rollup part of the scope's window, or None when the raw rows must answer."""
+def floor_hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def days_of(scope: Scope, *, whole_days: bool = True) -> Days | None:
+    """The rollup part of the scope's window, or None when the raw rows must answer. Without
+    whole_days (hour buckets) every hour comes from the hour rows."""
     if any(scope.filters.get(name) for name in TRACE_FILTERS if name not in FILTERS):
         return None
-    start, end = scope.period.start, scope.period.end
-    first = floor_day(start) if start == floor_day(start) else floor_day(start) + DAY
-    last = floor_day(end)
+    start, end = scope.period.start.astimezone(UTC), scope.period.end.astimezone(UTC)
+    first = floor_hour(start) if start == floor_hour(start) else floor_hour(start) + HOUR
+    last = floor_hour(end)
     if first >= last:
         return None
+    day_start = floor_day(first) if first == floor_day(first) else floor_day(first) + DAY
+    day_end = max(floor_day(last), day_start)
+    if not whole_days:
+        day_start = day_end = first
     rows = fetch(
-        "SELECT DISTINCT date_trunc('day', hour, 'UTC') FROM dashboard_dirty_hours "
-        "WHERE project_id = %s AND hour >= %s AND hour < %s ORDER BY 1",
+        "SELECT DISTINCT hour FROM dashboard_dirty_hours WHERE project_id = %s AND hour >= %s AND hour < %s "
+        "ORDER BY 1",
         [scope.project_id, first, last],
     )
-    return Days(first, last, split_list(scope.filters.get("environment")), tuple(day for (day,) in rows))
+    environments = split_list(scope.filters.get("environment"))
+    return Days(first, last, day_start, day_end, environments, tuple(hour for (hour,) in rows))
 
 
 def edges(scope: Scope, days: Days) -> tuple[str, list[Any]]:
-    """The traces CTE `t` of the rows the day rollup does not answer for."""
+    """The traces CTE `t` of the rows the rollups do not answer for."""
     ranges = [(scope.period.start, days.start), *days.raw_ranges(), (days.end, scope.period.end)]
     parts, params = [], []
     for start, end in ranges:
@@ -164,15 +186,26 @@ def edges(scope: Scope, days: Days) -> tuple[str, list[Any]]:
     return f"WITH t AS ({' UNION ALL '.join(parts)})", params
 
 
-def rollup_where(scope: Scope, days: Days, kind: Kind) -> tuple[str, list[Any]]:
-    sql = "r.project_id = %s AND r.kind = %s AND r.day >= %s AND r.day < %s"
-    params: list[Any] = [scope.project_id, kind.name, days.start, days.end]
-    if days.dirty:
-        sql += " AND r.day <> ALL(%s)"
-        params.append(list(days.dirty))
-    if days.environments:
-        sql += " AND r.environment = ANY(%s)"
-        params.append(days.environments)
+def rollup_rows(scope: Scope, days: Days, kind: Kind) -> tuple[str, list[Any]]:
+    """The rollup rows of the window as the subquery `r` (at, key, bucket, n, vals, cnts): day rows
+    of the clean whole days, hour rows of the other unmarked whole hours."""
+    environment = " AND r.environment = ANY(%s)" if days.environments else ""
+    env_params = [days.environments] if days.environments else []
+    columns = "r.key, r.bucket, r.n, r.vals, r.cnts"
+    sql = f"""(SELECT r.day AS at, {columns} FROM dashboard_latency_days r
+               WHERE r.project_id = %s AND r.kind = %s AND r.day >= %s AND r.day < %s
+                     AND r.day <> ALL(%s){environment}
+               UNION ALL
+               SELECT r.hour, {columns} FROM dashboard_latency_hours r
+               WHERE r.project_id = %s AND r.kind = %s AND r.hour >= %s AND r.hour < %s
+                     AND r.hour <> ALL(%s){environment}
+                     AND (r.hour < %s OR r.hour >= %s OR date_trunc('day', r.hour, 'UTC') = ANY(%s))) AS r"""
+    dirty_days = days.dirty_days
+    params = [
+        *[scope.project_id, kind.name, days.day_start, days.day_end, dirty_days, *env_params],
+        *[scope.project_id, kind.name, days.start, days.end, list(days.marked), *env_params],
+        *[days.day_start, days.day_end, dirty_days],
+    ]
     return sql, params
 
 
@@ -196,7 +229,7 @@ def exact(
     Equal to percentile_cont over the raw rows of the window: the values are the same, and the
     ranks, the values at them and the interpolation are computed as PostgreSQL computes them."""
     with_t, t_params = edges(scope, days)
-    where, where_params = rollup_where(scope, days, kind)
+    rows_sql, rows_params = rollup_rows(scope, days, kind)
     raw_group = grouping.raw or kind.key
     raw_values = kind.values.format(g=raw_group)
     raw_params = [*grouping.params, *([scope.project_id] if kind.observations else [])]
@@ -206,8 +239,7 @@ def exact(
     counted = fetch(
         f"""{head},
         c AS (SELECT g IS NULL AS gnull, coalesce(g, {grouping.zero}) AS gv, b, sum(n)::bigint AS n
-              FROM (SELECT {grouping.rollup} AS g, r.bucket AS b, r.n FROM dashboard_latency_days r
-                    WHERE {where}
+              FROM (SELECT {grouping.rollup} AS g, r.bucket AS b, r.n FROM {rows_sql}
                     UNION ALL
                     SELECT g, {bucket("v")}, 1 FROM raw) AS x
               GROUP BY 1, 2, 3),
@@ -215,7 +247,7 @@ def exact(
               ORDER BY total DESC, gnull, gv {limit})
         SELECT c.gnull, c.gv, g.total, c.b, c.n FROM c JOIN g USING (gnull, gv)
         ORDER BY g.total DESC, c.gnull, c.gv, c.b""",
-        [*head_params, *grouping.params, *where_params, *([top] if top is not None else [])],
+        [*head_params, *grouping.params, *rows_params, *([top] if top is not None else [])],
     )
     groups: list[tuple[bool, Any, int, list[tuple[int, int]]]] = []
     for gnull, gv, total, b, n in counted:
@@ -250,8 +282,7 @@ def exact(
         want AS (SELECT * FROM unnest(%s::int[], %s::boolean[], %s::{grouping.sql_type}[], %s::smallint[],
                                       %s::bigint[], %s::float8[]) AS w(tid, gnull, gv, b, r, proportion)),
         vals AS (SELECT n.gnull, n.gv, n.b, u.v, u.c
-                 FROM (SELECT {grouping.rollup} AS g, r.bucket AS b, r.vals, r.cnts FROM dashboard_latency_days r
-                       WHERE {where}) AS x
+                 FROM (SELECT {grouping.rollup} AS g, r.bucket AS b, r.vals, r.cnts FROM {rows_sql}) AS x
                  JOIN need n ON (x.g IS NULL) = n.gnull AND coalesce(x.g, {grouping.zero}) = n.gv AND x.b = n.b
                  CROSS JOIN LATERAL unnest(x.vals, x.cnts) AS u(v, c)
                  UNION ALL
@@ -277,7 +308,7 @@ def exact(
             ranks,
             proportions,
             *grouping.params,
-            *where_params,
+            *rows_params,
         ],
     )
     found = dict(picked)
@@ -293,18 +324,22 @@ def exact(
 
 # Maintenance: the rows of whole days, recomputed from the raw rows (rollups.refresh and rebuild).
 
-DAY_ROWS = f"""
-INSERT INTO dashboard_latency_days (project_id, day, kind, environment, key, bucket, n, vals, cnts)
-SELECT project_id, day, kind, environment, key, b, sum(c), array_agg(v ORDER BY v), array_agg(c ORDER BY v)
-FROM (SELECT project_id, day, kind, environment, key, {bucket("v")} AS b, v, count(*) AS c FROM (
-    SELECT t.project_id, d.day, 'trace' AS kind, t.environment, t.name AS key, {TRACE_SECONDS} AS v
-    FROM d JOIN traces t ON t.project_id = d.project_id AND t.timestamp >= d.day
-                            AND t.timestamp < d.day + interval '1 day'
+
+def rows_sql(table: str, unit: str) -> str:
+    """INSERT of the rows of `table` (day or hour rows) of the (project_id, at) units in `d`."""
+    within = (
+        f"t.project_id = d.project_id AND t.timestamp >= d.at AND t.timestamp < d.at + interval '1 {unit}'"
+    )
+    return f"""
+INSERT INTO {table} (project_id, {unit}, kind, environment, key, bucket, n, vals, cnts)
+SELECT project_id, at, kind, environment, key, b, sum(c), array_agg(v ORDER BY v), array_agg(c ORDER BY v)
+FROM (SELECT project_id, at, kind, environment, key, {bucket("v")} AS b, v, count(*) AS c FROM (
+    SELECT t.project_id, d.at, 'trace' AS kind, t.environment, t.name AS key, {TRACE_SECONDS} AS v
+    FROM d JOIN traces t ON {within}
     WHERE t.start_time IS NOT NULL AND t.end_time IS NOT NULL
     UNION ALL
-    SELECT t.project_id, d.day, k.kind, t.environment, k.key, k.v
-    FROM d JOIN traces t ON t.project_id = d.project_id AND t.timestamp >= d.day
-                            AND t.timestamp < d.day + interval '1 day'
+    SELECT t.project_id, d.at, k.kind, t.environment, k.key, k.v
+    FROM d JOIN traces t ON {within}
     -- OFFSET 0: an index lookup per trace, not a scan of every observation of the project.
     CROSS JOIN LATERAL (SELECT * FROM observations o WHERE o.project_id = t.project_id AND o.trace_id = t.id
                         OFFSET 0) AS o
@@ -314,15 +349,22 @@ FROM (SELECT project_id, day, kind, environment, key, {bucket("v")} AS b, v, cou
     WHERE ({MODEL_WHERE}) OR ({TTFT_WHERE})
 ) AS x
 WHERE v IS NOT NULL
-GROUP BY project_id, day, kind, environment, key, b, v) AS y
-GROUP BY project_id, day, kind, environment, key, b"""
-# Every (project, day) that has traces, as `d`.
-ALL_DAYS = "SELECT DISTINCT project_id, date_trunc('day', timestamp, 'UTC') AS day FROM traces"
+GROUP BY project_id, at, kind, environment, key, b, v) AS y
+GROUP BY project_id, at, kind, environment, key, b"""
 
 
-def refresh_days(cursor, projects: list[str], hours: list[datetime]) -> None:
-    """Recompute the days of these (project, hour) pairs that no longer have a marked hour; inside
-    the refresh's transaction, after its marker DELETE (a day still marked stays read raw)."""
+DAY_ROWS = rows_sql("dashboard_latency_days", "day")
+HOUR_ROWS = rows_sql("dashboard_latency_hours", "hour")
+# Every (project, unit) that has traces, as `d`.
+ALL_UNITS = "SELECT DISTINCT project_id, date_trunc('{unit}', timestamp, 'UTC') AS at FROM traces"
+TABLES = {"dashboard_latency_days": ("day", DAY_ROWS), "dashboard_latency_hours": ("hour", HOUR_ROWS)}
+PAIRS = "SELECT * FROM unnest(%s::varchar[], %s::timestamptz[]) AS d(project_id, at)"
+
+
+def refresh_units(cursor, projects: list[str], hours: list[datetime]) -> None:
+    """Inside rollups.refresh's transaction, after its marker DELETE: recompute the hour rows of these
+    (project, hour) pairs, and the day rows of their days that no longer have a marked hour (a day
+    still marked is read from its hours)."""
     cursor.execute(
         """SELECT DISTINCT h.project_id, date_trunc('day', h.hour, 'UTC') AS day
            FROM unnest(%s::varchar[], %s::timestamptz[]) AS h(project_id, hour)
@@ -332,45 +374,48 @@ def refresh_days(cursor, projects: list[str], hours: list[datetime]) -> None:
         [projects, hours],
     )
     clean = cursor.fetchall()
-    if not clean:
-        return
-    days = [list(column) for column in zip(*clean, strict=True)]
-    pairs = "SELECT * FROM unnest(%s::varchar[], %s::timestamptz[]) AS d(project_id, day)"
-    cursor.execute(
-        f"DELETE FROM dashboard_latency_days r USING ({pairs}) AS d "
-        "WHERE r.project_id = d.project_id AND r.day = d.day",
-        days,
-    )
-    cursor.execute(f"WITH d AS ({pairs}) {DAY_ROWS}", days)
+    units = {"dashboard_latency_hours": [projects, hours]}
+    if clean:
+        units["dashboard_latency_days"] = [list(column) for column in zip(*clean, strict=True)]
+    for table, params in units.items():
+        column, rows = TABLES[table]
+        cursor.execute(
+            f"DELETE FROM {table} r USING ({PAIRS}) AS d WHERE r.project_id = d.project_id AND r.{column} = d.at",
+            params,
+        )
+        cursor.execute(f"WITH d AS ({PAIRS}) {rows}", params)
 
 
 def rebuild(cursor) -> None:
-    """Every day's rows from the raw rows (writers held back by the caller)."""
-    cursor.execute("DELETE FROM dashboard_latency_days")
-    cursor.execute(f"WITH d AS ({ALL_DAYS}) {DAY_ROWS}")
+    """Every day's and hour's rows from the raw rows (writers held back by the caller)."""
+    for table, (unit, rows) in TABLES.items():
+        cursor.execute(f"DELETE FROM {table}")
+        cursor.execute(f"WITH d AS ({ALL_UNITS.format(unit=unit)}) {rows}")
 
 
 def check(cursor, project_id: str) -> list[tuple]:
-    """The (day, kind, environment, key, bucket) rows of unmarked days that differ from the raw
-    rows; [] when they agree (call inside one snapshot)."""
-    cursor.execute(
-        f"""CREATE TEMP TABLE latency_days_check (LIKE dashboard_latency_days) ON COMMIT DROP;
-            WITH d AS ({ALL_DAYS} WHERE project_id = %s)
-            {DAY_ROWS.replace("INSERT INTO dashboard_latency_days", "INSERT INTO latency_days_check")}""",
-        [project_id],
-    )
-    cursor.execute(
-        """SELECT coalesce(a.day, b.day), coalesce(a.kind, b.kind), coalesce(a.environment, b.environment),
-                  coalesce(a.key, b.key), coalesce(a.bucket, b.bucket)
-           FROM (SELECT * FROM dashboard_latency_days WHERE project_id = %s) a
-           FULL JOIN latency_days_check b
-           ON a.day = b.day AND a.kind = b.kind AND a.environment = b.environment
-              AND a.key IS NOT DISTINCT FROM b.key AND a.bucket = b.bucket
-           WHERE (a.n, a.vals, a.cnts) IS DISTINCT FROM (b.n, b.vals, b.cnts)
-             AND NOT EXISTS (SELECT 1 FROM dashboard_dirty_hours m WHERE m.project_id = %s
-                             AND date_trunc('day', m.hour, 'UTC') = coalesce(a.day, b.day))""",
-        [project_id, project_id],
-    )
-    found = cursor.fetchall()
-    cursor.execute("DROP TABLE latency_days_check")
+    """The (table, day or hour, kind, environment, key, bucket) rows of unmarked days and hours that
+    differ from the raw rows; [] when they agree (call inside one snapshot)."""
+    found = []
+    for table, (unit, rows) in TABLES.items():
+        cursor.execute(
+            f"""CREATE TEMP TABLE latency_check (LIKE {table}) ON COMMIT DROP;
+                WITH d AS ({ALL_UNITS.format(unit=unit)} WHERE project_id = %s)
+                {rows.replace(f"INSERT INTO {table}", "INSERT INTO latency_check")}""",
+            [project_id],
+        )
+        cursor.execute(
+            f"""SELECT %s, coalesce(a.{unit}, b.{unit}), coalesce(a.kind, b.kind),
+                       coalesce(a.environment, b.environment), coalesce(a.key, b.key), coalesce(a.bucket, b.bucket)
+                FROM (SELECT * FROM {table} WHERE project_id = %s) a
+                FULL JOIN latency_check b
+                ON a.{unit} = b.{unit} AND a.kind = b.kind AND a.environment = b.environment
+                   AND a.key IS NOT DISTINCT FROM b.key AND a.bucket = b.bucket
+                WHERE (a.n, a.vals, a.cnts) IS DISTINCT FROM (b.n, b.vals, b.cnts)
+                  AND NOT EXISTS (SELECT 1 FROM dashboard_dirty_hours m WHERE m.project_id = %s
+                                  AND date_trunc('{unit}', m.hour, 'UTC') = coalesce(a.{unit}, b.{unit}))""",
+            [table, project_id, project_id],
+        )
+        found += cursor.fetchall()
+        cursor.execute("DROP TABLE latency_check")
     return found

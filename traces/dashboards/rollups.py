@@ -27,7 +27,7 @@ rollups and the rest from the raw traces (`t`): the partial hours at either end 
 the way the raw queries do, so every number equals the raw aggregate. Only windows whose filters the
 rollups carry (none, or an environment list) use them; any other trace-list filter runs on the raw rows.
 
-Percentiles are not sums: they come from a daily rollup of the sorted values (percentiles.py).
+Percentiles are not sums: they come from day and hour rollups of the values themselves (percentiles.py).
 """
 
 from __future__ import annotations
@@ -420,7 +420,7 @@ def refresh(*, settled_only: bool = True) -> int:
                     [projects, hours],
                 )
                 cursor.execute(f"WITH h AS ({HOURS}) INSERT INTO {table} {rollup.raw_sql}", [projects, hours])
-            percentiles.refresh_days(cursor, projects, hours)  # the days left without a marked hour
+            percentiles.refresh_units(cursor, projects, hours)  # latency values of these hours and days
             refreshed += len(keys)
 
 

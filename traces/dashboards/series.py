@@ -96,10 +96,9 @@ PERCENTILES = ["p50", "p95", "p99"]
 
 
 def latency_percentiles(scope: Scope) -> TimeSeries:
-    """Trace latency (first observation's start to last one's end) p50/p95/p99 per bucket; day and
-    week buckets from the daily rollup when the filters allow (the same numbers)."""
-    days = percentiles.days_of(scope) if scope.period.bucket != "hour" else None
-    if days:
+    """Trace latency (first observation's start to last one's end) p50/p95/p99 per bucket, from the
+    latency rollups when the filters allow (the same numbers); hour buckets from hour rows only."""
+    if days := percentiles.days_of(scope, whole_days=scope.period.bucket != "hour"):
         grouping = percentiles.by_time(scope.period.bucket)
         found = percentiles.exact(scope, days, percentiles.TRACE, grouping, (0.5, 0.95, 0.99))
         flat = [(row.group, name, row.values[i]) for row in found for i, name in enumerate(PERCENTILES)]
