@@ -233,6 +233,12 @@ def main() -> None:
         action="store_true",
         help="disable the dashboard rollup triggers once the server has migrated (to measure their cost)",
     )
+    ap.add_argument(
+        "--sql",
+        action="append",
+        default=[],
+        help="run this statement once the server has migrated, e.g. 'DROP INDEX obs_trace_model' to measure an index",
+    )
     args = ap.parse_args()
 
     from langfuse_ui import embedded_db
@@ -284,12 +290,17 @@ def _run(args: argparse.Namespace, database_url: str, scratch: Path | None) -> N
             except requests.RequestException:  # not listening yet, or too busy to answer within 1 s
                 pass
             time.sleep(0.2)
+        statements = list(args.sql)
         if args.no_rollup_triggers:
+            statements += [
+                f"ALTER TABLE {table} DISABLE TRIGGER USER" for table in ("traces", "observations")
+            ]
+        if statements:
             import psycopg
 
             with psycopg.connect(database_url, autocommit=True) as conn:
-                for table in ("traces", "observations"):
-                    conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+                for statement in statements:
+                    conn.execute(statement)
         memory = Memory(server.pid)
         idle_rss = memory.sample()
         memory.thread.start()
