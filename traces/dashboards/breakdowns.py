@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from traces.dashboards import percentiles, rollups
+from traces.dashboards import percentiles, rollups, sessions
 from traces.dashboards.base import OBSERVATIONS, SECONDS, TOP, Scope, with_traces
 
 # Grouping columns of the traces CTE, by the name the dashboard uses for them.
@@ -23,7 +23,7 @@ DIMENSIONS = {
 
 
 # The hourly rollup table of each dimension it carries (team: the default team key only). Sessions
-# have none: a session rollup has nearly a row per session and hour, not much fewer than traces.
+# have none (nearly a row per session and hour): the top sessions read a row per session (sessions.py).
 ROLLUP_TABLES = {
     "name": "dashboard_trace_hours",
     "environment": "dashboard_trace_hours",
@@ -45,6 +45,8 @@ class Group:
 def cost_by(scope: Scope, dimension: str, *, top: int = TOP, skip_empty: bool = False) -> list[Group]:
     """The `top` groups by cost (ties by key), then one row adding up the rest, so the rows sum
     to the window's totals. skip_empty leaves out traces without a value (top users, sessions)."""
+    if dimension == "session" and skip_empty and (found := sessions.top_sessions(scope, top)) is not None:
+        return [Group(key, cost, count, tokens, other) for key, other, cost, count, tokens in found]
     column = DIMENSIONS[dimension]
     where = f"WHERE {column} IS NOT NULL" if skip_empty else ""
     ranked = """SELECT CASE WHEN rank <= %s THEN key END, rank > %s AS other,

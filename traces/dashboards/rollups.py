@@ -13,6 +13,8 @@ leads with the project, the hour of the trace timestamp and the trace's environm
 - dashboard_score_prompt_hours (+ score name, prompt name, prompt version): the sum and the number of
   the distinct (score, prompt version) pairs scores.by_prompt_version averages. A score belongs to
   one trace, so its pairs all fall in one hour and the per-hour DISTINCT adds up exactly.
+- dashboard_session_hours: traces, cost, tokens of the traces that have a session (sessions.py keeps
+  one row per session in dashboard_sessions, refreshed with the hours).
 
 Scores and observations count in their trace's hour. Averages are sum(value::numeric) / count, with
 or without the rollups: a float sum depends on the order of its terms, a numeric one does not.
@@ -41,7 +43,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from traces.dashboards import percentiles
+from traces.dashboards import percentiles, sessions
 from traces.dashboards.base import Scope, fetch
 from traces.dashboards.period import DEFAULT_TEAM_KEY, TRACE_FILTERS, Period
 from traces.list_queries import split_list
@@ -307,7 +309,7 @@ HOURS = "SELECT * FROM unnest(%s::varchar[], %s::timestamptz[]) AS h(project_id,
 # hash-joins whole tables (1 marked hour at 10.8 M observations: 14 s as joins, 0.03 s so).
 HOUR_TRACES = """FROM h CROSS JOIN LATERAL (
     SELECT t0.project_id, t0.id, t0.environment, t0.name, t0.release, t0.user_id, t0.metadata,
-           t0.error_count, t0.total_cost, t0.total_tokens
+           t0.error_count, t0.total_cost, t0.total_tokens, t0.session_id
     FROM traces t0 WHERE t0.project_id = h.project_id AND t0.timestamp >= h.hour
          AND t0.timestamp < h.hour + interval '1 hour' OFFSET 0) AS t"""
 TRACE_OBSERVATIONS = """CROSS JOIN LATERAL (
@@ -357,6 +359,11 @@ FROM (SELECT DISTINCT t.project_id, h.hour, t.environment, s.id, s.name, s.value
       {HOUR_TRACES} {HOUR_SCORES} {SCORE_PROMPTS} WHERE {AVERAGED}) AS linked
 GROUP BY 1, 2, 3, 4, 5, 6"""
 
+# Traces that have a session, for the "all others" row of the top sessions (sessions.py).
+RAW_SESSION_HOURS = f"""
+SELECT t.project_id, h.hour, t.environment, count(*), sum(t.total_cost), sum(t.total_tokens)::numeric
+{HOUR_TRACES} WHERE t.session_id IS NOT NULL GROUP BY 1, 2, 3"""
+
 
 @dataclass(frozen=True)
 class Rollup:
@@ -375,6 +382,7 @@ TABLES = {
     "dashboard_score_hours": Rollup(RAW_SCORE_HOURS, 4),
     "dashboard_score_label_hours": Rollup(RAW_SCORE_LABEL_HOURS, 5),
     "dashboard_score_prompt_hours": Rollup(RAW_SCORE_PROMPT_HOURS, 6),
+    "dashboard_session_hours": Rollup(RAW_SESSION_HOURS, 3),
 }
 # The tables whose rows the rollups are computed from (a rebuild holds their writers back).
 SOURCES = "traces, observations, scores"
@@ -421,6 +429,9 @@ def refresh(*, settled_only: bool = True) -> int:
                 )
                 cursor.execute(f"WITH h AS ({HOURS}) INSERT INTO {table} {rollup.raw_sql}", [projects, hours])
             percentiles.refresh_units(cursor, projects, hours)  # latency values of these hours and days
+            sessions.refresh_sessions(
+                cursor, projects, hours
+            )  # sessions with a trace in them, or that had one
             refreshed += len(keys)
 
 
@@ -462,6 +473,7 @@ def check(project_id: str | None = None) -> list[Mismatch]:
             for key in sorted(raw.keys() | rolled.keys(), key=repr):
                 if key[:2] not in dirty and raw.get(key) != rolled.get(key):
                     found.append(Mismatch(table, key, raw.get(key), rolled.get(key)))
+        found += sessions.check_sessions(cursor, project_id, dirty)
     return found
 
 
@@ -474,3 +486,4 @@ def rebuild() -> None:
             cursor.execute(f"DELETE FROM {table}")
             cursor.execute(f"WITH h AS ({ALL_HOURS.format(where='')}) INSERT INTO {table} {rollup.raw_sql}")
         percentiles.rebuild(cursor)
+        sessions.rebuild_sessions(cursor)
