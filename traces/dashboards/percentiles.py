@@ -78,6 +78,9 @@ TRACE = Kind(
     f"SELECT {{g}} AS g, {TRACE_SECONDS} AS v FROM t WHERE t.start_time IS NOT NULL AND t.end_time IS NOT NULL",
     False,
 )
+# The observations of the raw traces in `t`, per contiguous range of the window (`t` is the union of
+# the ranges `t0`, `t1`, ...): base.OBSERVATIONS bounds a range scan by the span of its traces, and
+# the span of the window's two edges together is the whole window.
 MODEL = Kind(
     "model",
     "o.provided_model_name",
@@ -85,7 +88,10 @@ MODEL = Kind(
     True,
 )
 TTFT = Kind(
-    "ttft", TTFT_KEY, f"SELECT {{g}} AS g, {TTFT_SECONDS} AS v FROM t {OBSERVATIONS} WHERE {TTFT_WHERE}", True
+    "ttft",
+    TTFT_KEY,
+    f"SELECT {{g}} AS g, {TTFT_SECONDS} AS v FROM t {OBSERVATIONS} WHERE {TTFT_WHERE}",
+    True,
 )
 
 
@@ -162,8 +168,8 @@ def days_of(scope: Scope, *, whole_days: bool = True) -> Days | None:
     if first >= last:
         return None
     day_start = floor_day(first) if first == floor_day(first) else floor_day(first) + DAY
-    day_end = max(floor_day(last), day_start)
-    if not whole_days:
+    day_end = floor_day(last)
+    if not whole_days or day_start >= day_end:
         day_start = day_end = first
     rows = fetch(
         "SELECT DISTINCT hour FROM dashboard_dirty_hours WHERE project_id = %s AND hour >= %s AND hour < %s "
@@ -174,16 +180,28 @@ def days_of(scope: Scope, *, whole_days: bool = True) -> Days | None:
     return Days(first, last, day_start, day_end, environments, tuple(hour for (hour,) in rows))
 
 
-def edges(scope: Scope, days: Days) -> tuple[str, list[Any]]:
-    """The traces CTE `t` of the rows the rollups do not answer for."""
+def edges(scope: Scope, days: Days) -> tuple[list[str], list[Any]]:
+    """The traces the rollups do not answer for, one SELECT per contiguous range of the window."""
     ranges = [(scope.period.start, days.start), *days.raw_ranges(), (days.end, scope.period.end)]
     parts, params = [], []
     for start, end in ranges:
         if start < end or not parts:
             sql, part_params = replace(scope, period=Period(start, end, scope.period.bucket)).traces_sql()
-            parts.append(f"({sql})")
+            parts.append(sql)
             params += part_params
-    return f"WITH t AS ({' UNION ALL '.join(parts)})", params
+    return parts, params
+
+
+def raw_values(parts: list[str], kind: Kind, grouping: Grouping, project_id: str) -> tuple[str, list[Any]]:
+    """WITH the ranges t0, t1, ..., their union t and the raw (g, v) rows as `raw`."""
+    ranges = ", ".join(f"t{i} AS ({sql})" for i, sql in enumerate(parts))
+    union = " UNION ALL ".join(f"SELECT * FROM t{i}" for i in range(len(parts)))
+    values = kind.values.format(g=grouping.raw or kind.key)
+    params = [*grouping.params, *([project_id] if kind.observations else [])]
+    if kind.observations:  # the observations joined range by range (see OBSERVATIONS)
+        values = " UNION ALL ".join(f"(WITH t AS (SELECT * FROM t{i}) {values})" for i in range(len(parts)))
+        params = params * len(parts)
+    return f"WITH {ranges}, t AS ({union}), raw AS ({values})", params
 
 
 def rollup_rows(scope: Scope, days: Days, kind: Kind) -> tuple[str, list[Any]]:
@@ -192,21 +210,32 @@ def rollup_rows(scope: Scope, days: Days, kind: Kind) -> tuple[str, list[Any]]:
     environment = " AND r.environment = ANY(%s)" if days.environments else ""
     env_params = [days.environments] if days.environments else []
     columns = "r.key, r.bucket, r.n, r.vals, r.cnts"
-    sql = f"""(SELECT r.day AS at, {columns} FROM dashboard_latency_days r
-               WHERE r.project_id = %s AND r.kind = %s AND r.day >= %s AND r.day < %s
-                     AND r.day <> ALL(%s){environment}
-               UNION ALL
-               SELECT r.hour, {columns} FROM dashboard_latency_hours r
-               WHERE r.project_id = %s AND r.kind = %s AND r.hour >= %s AND r.hour < %s
-                     AND r.hour <> ALL(%s){environment}
-                     AND (r.hour < %s OR r.hour >= %s OR date_trunc('day', r.hour, 'UTC') = ANY(%s))) AS r"""
     dirty_days = days.dirty_days
-    params = [
-        *[scope.project_id, kind.name, days.day_start, days.day_end, dirty_days, *env_params],
-        *[scope.project_id, kind.name, days.start, days.end, list(days.marked), *env_params],
-        *[days.day_start, days.day_end, dirty_days],
+    parts = [
+        f"""SELECT r.day AS at, {columns} FROM dashboard_latency_days r
+            WHERE r.project_id = %s AND r.kind = %s AND r.day >= %s AND r.day < %s
+                  AND r.day <> ALL(%s){environment}"""
     ]
-    return sql, params
+    params: list[Any] = [scope.project_id, kind.name, days.day_start, days.day_end, dirty_days, *env_params]
+    # Hours outside the clean days, one index range each: the edges and the marked days.
+    hours: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(
+        [(days.start, days.day_start), (days.day_end, days.end)] + [(d, d + DAY) for d in dirty_days]
+    ):
+        if start >= end:
+            continue
+        if hours and hours[-1][1] >= start:
+            hours[-1] = (hours[-1][0], max(end, hours[-1][1]))
+        else:
+            hours.append((start, end))
+    for start, end in hours:
+        parts.append(
+            f"""SELECT r.hour, {columns} FROM dashboard_latency_hours r
+                WHERE r.project_id = %s AND r.kind = %s AND r.hour >= %s AND r.hour < %s
+                      AND r.hour <> ALL(%s){environment}"""
+        )
+        params += [scope.project_id, kind.name, start, end, list(days.marked), *env_params]
+    return f"({' UNION ALL '.join(parts)}) AS r", params
 
 
 @dataclass(frozen=True)
@@ -228,12 +257,9 @@ def exact(
 
     Equal to percentile_cont over the raw rows of the window: the values are the same, and the
     ranks, the values at them and the interpolation are computed as PostgreSQL computes them."""
-    with_t, t_params = edges(scope, days)
+    parts, t_params = edges(scope, days)
     rows_sql, rows_params = rollup_rows(scope, days, kind)
-    raw_group = grouping.raw or kind.key
-    raw_values = kind.values.format(g=raw_group)
-    raw_params = [*grouping.params, *([scope.project_id] if kind.observations else [])]
-    head = f"{with_t}, raw AS ({raw_values})"
+    head, raw_params = raw_values(parts, kind, grouping, scope.project_id)
     head_params = [*t_params, *raw_params]
     limit = "LIMIT %s" if top is not None else ""
     counted = fetch(
