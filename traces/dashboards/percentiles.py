@@ -387,10 +387,30 @@ TABLES = {"dashboard_latency_days": ("day", DAY_ROWS), "dashboard_latency_hours"
 PAIRS = "SELECT * FROM unnest(%s::varchar[], %s::timestamptz[]) AS d(project_id, at)"
 
 
+# The day rows of the days in `d` from their hour rows: the distinct values of the day with their
+# counts summed, the rows the raw GROUP BY of the day gives (valid when no hour of the day is marked).
+DAY_FROM_HOURS = """
+INSERT INTO dashboard_latency_days (project_id, day, kind, environment, key, bucket, n, vals, cnts)
+SELECT project_id, day, kind, environment, key, bucket, sum(c), array_agg(v ORDER BY v), array_agg(c ORDER BY v)
+FROM (SELECT h.project_id, d.at AS day, h.kind, h.environment, h.key, h.bucket, u.v, sum(u.c) AS c
+      FROM d JOIN dashboard_latency_hours h ON h.project_id = d.project_id AND h.hour >= d.at
+                                              AND h.hour < d.at + interval '1 day'
+      CROSS JOIN LATERAL unnest(h.vals, h.cnts) AS u(v, c)
+      GROUP BY 1, 2, 3, 4, 5, 6, 7) AS y
+GROUP BY project_id, day, kind, environment, key, bucket"""
+
+
 def refresh_units(cursor, projects: list[str], hours: list[datetime]) -> None:
     """Inside rollups.refresh's transaction, after its marker DELETE: recompute the hour rows of these
-    (project, hour) pairs, and the day rows of their days that no longer have a marked hour (a day
-    still marked is read from its hours)."""
+    (project, hour) pairs from the raw rows, then the day rows of their days that no longer have a
+    marked hour from the hour rows (a day still marked is read from its hours)."""
+    delete = (
+        "DELETE FROM {table} r USING ({pairs}) AS d WHERE r.project_id = d.project_id AND r.{column} = d.at"
+    )
+    cursor.execute(
+        delete.format(table="dashboard_latency_hours", pairs=PAIRS, column="hour"), [projects, hours]
+    )
+    cursor.execute(f"WITH d AS ({PAIRS}) {HOUR_ROWS}", [projects, hours])
     cursor.execute(
         """SELECT DISTINCT h.project_id, date_trunc('day', h.hour, 'UTC') AS day
            FROM unnest(%s::varchar[], %s::timestamptz[]) AS h(project_id, hour)
@@ -399,17 +419,10 @@ def refresh_units(cursor, projects: list[str], hours: list[datetime]) -> None:
                              AND m.hour < date_trunc('day', h.hour, 'UTC') + interval '1 day')""",
         [projects, hours],
     )
-    clean = cursor.fetchall()
-    units = {"dashboard_latency_hours": [projects, hours]}
-    if clean:
-        units["dashboard_latency_days"] = [list(column) for column in zip(*clean, strict=True)]
-    for table, params in units.items():
-        column, rows = TABLES[table]
-        cursor.execute(
-            f"DELETE FROM {table} r USING ({PAIRS}) AS d WHERE r.project_id = d.project_id AND r.{column} = d.at",
-            params,
-        )
-        cursor.execute(f"WITH d AS ({PAIRS}) {rows}", params)
+    if clean := cursor.fetchall():
+        days = [list(column) for column in zip(*clean, strict=True)]
+        cursor.execute(delete.format(table="dashboard_latency_days", pairs=PAIRS, column="day"), days)
+        cursor.execute(f"WITH d AS ({PAIRS}) {DAY_FROM_HOURS}", days)
 
 
 def rebuild(cursor) -> None:
