@@ -15,10 +15,12 @@ of zero or more its row's cost is still at least its cost now.
 
 The reader walks the rows overlapping the window by cost, highest first, in chunks. It computes a
 session's numbers inside the window from the raw traces when its row is not exact, straddles the
-window's edges or (under an environment filter) mixes environments; the sessions with a trace in a
-marked hour it computes raw first. A row's cost bounds its cost inside the window, so the walk stops
-at the first row below the 20th cost found; PostgreSQL orders the candidates as the raw query does
-(cost, then session id in its collation). The "all others" row is the window's sum minus the top.
+window's edges or (under an environment filter) mixes environments. A row's cost bounds its cost
+inside the window, so the walk stops at the first row below the 20th cost found. The sessions with a
+trace in a marked hour are left out of the walk; each is bounded by the cost of those traces plus its
+row's cost, and computed raw, highest bound first, while its bound reaches the 20th cost. PostgreSQL
+orders the candidates as the raw query does (cost, then session id in its collation). The "all
+others" row is the window's sum of traces with a session minus the top rows.
 """
 
 from __future__ import annotations
@@ -145,24 +147,63 @@ def top_sessions(scope: Scope, top: int) -> list[tuple[str | None, bool, Decimal
 
 
 def _candidates(scope: Scope, environments: list[str], top: int) -> dict[str, Totals]:
-    project, start, end = scope.project_id, scope.period.start, scope.period.end
+    """Sessions whose numbers inside the window include the top ones (cost, traces, tokens)."""
+    project = scope.project_id
     dirty = [
         hour
         for (hour,) in fetch(
             "SELECT DISTINCT hour FROM dashboard_dirty_hours WHERE project_id = %s ORDER BY hour", [project]
         )
     ]
-    seen: set[str] = set()
-    for low, high in rollups.Span(start, end, [], tuple(dirty)).raw_ranges():
-        seen.update(
-            key
-            for (key,) in fetch(
-                "SELECT DISTINCT session_id FROM traces WHERE project_id = %s AND timestamp >= %s "
-                "AND timestamp < %s AND session_id IS NOT NULL",
-                [project, low, high],
-            )
-        )
-    found = _in_window(scope, seen)
+    marked = _marked_bounds(scope, dirty)
+    found = _walk(scope, environments, top, dirty, set(marked))
+    # Sessions with a trace in a marked hour, by their bound, while it can reach the top.
+    pending = sorted(marked.items(), key=lambda item: item[1], reverse=True)
+    size = FIRST_CHUNK
+    while pending:
+        kth = _kth(found, top)
+        if kth is not None:
+            pending = [(key, bound) for key, bound in pending if bound >= kth]
+        chunk, pending = pending[:size], pending[size:]
+        found.update(_in_window(scope, [key for key, _ in chunk]))
+        size = min(size * 2, MAX_CHUNK)
+    return found
+
+
+def _marked_bounds(scope: Scope, dirty: list[datetime]) -> dict[str, Decimal]:
+    """Sessions with a trace in a marked hour, each with a bound of its cost: the cost of those traces
+    plus its row's (its traces in unmarked hours are among the row's, with their cost now)."""
+    project, marked = scope.project_id, dict[str, Decimal]()
+    for low, high in rollups.Span(scope.period.start, scope.period.end, [], tuple(dirty)).raw_ranges():
+        for key, cost in fetch(
+            "SELECT session_id, sum(total_cost) FROM traces WHERE project_id = %s AND timestamp >= %s "
+            "AND timestamp < %s AND session_id IS NOT NULL GROUP BY session_id",
+            [project, low, high],
+        ):
+            marked[key] = marked.get(key, Decimal(0)) + cost
+    if marked:
+        for key, cost in fetch(
+            "SELECT session_id, cost FROM dashboard_sessions WHERE project_id = %s AND session_id = ANY(%s)",
+            [project, list(marked)],
+        ):
+            marked[key] += cost
+    return marked
+
+
+def _kth(found: dict[str, Totals], top: int) -> Decimal | None:
+    """The `top`-th highest cost found so far."""
+    if len(found) < top:
+        return None
+    return sorted((cost for cost, _, _ in found.values()), reverse=True)[top - 1]
+
+
+def _walk(
+    scope: Scope, environments: list[str], top: int, dirty: list[datetime], seen: set[str]
+) -> dict[str, Totals]:
+    """The session rows overlapping the window by cost, until the next one's cannot reach the top
+    (the sessions in `seen` left out)."""
+    project, start, end = scope.project_id, scope.period.start, scope.period.end
+    found: dict[str, Totals] = {}
     walk = "project_id = %s AND first_ts < %s AND last_ts >= %s"
     params: list[Any] = [project, end, start]
     if environments:
@@ -190,9 +231,8 @@ def _candidates(scope: Scope, environments: list[str], top: int) -> dict[str, To
         found.update(_in_window(scope, raw))
         if len(rows) < size:
             return found
-        bound = rows[-1][4]
-        costs = sorted((cost for cost, _, _ in found.values()), reverse=True)
-        if len(costs) >= top and bound < costs[top - 1]:
+        bound, kth = rows[-1][4], _kth(found, top)
+        if kth is not None and bound < kth:
             return found
         after = [bound, rows[-1][0]]
         size = min(size * 2, MAX_CHUNK)
