@@ -10,11 +10,12 @@ with marked days, deletes, updates of end times and traces moving between days.
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from tests.factories import make_project
 from traces.dashboards import breakdowns, percentiles, rollups, series
@@ -363,3 +364,68 @@ def test_deleting_every_trace_leaves_no_rows_after_a_refresh():
     assert assert_same(project, D0, D0 + timedelta(days=6))["p95"] is None
     refresh()
     assert rows_of(project) == 0
+
+
+def in_thread(work) -> threading.Thread:
+    def run() -> None:
+        try:
+            work()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_racing_a_writer_leaves_its_day_read_raw_until_the_next_refresh():
+    """The writer's marker commits with its rows, after the refresh: the refresh recomputed the
+    day without them, but the marker keeps the day (and the hour) read raw."""
+    project = make_project()
+    make_traces(project, random.Random(13), 80, days=2)
+    refresh()
+    window = (D0, D0 + timedelta(days=2))
+    before = assert_same(project, *window)
+    written, committed = threading.Event(), threading.Event()
+
+    def write() -> None:
+        with transaction.atomic():
+            Trace.objects.create(
+                project=project,
+                id="slow",
+                timestamp=D0 + timedelta(hours=3),
+                start_time=D0,
+                end_time=D0 + timedelta(hours=5),
+            )
+            written.set()
+            committed.wait()
+
+    writer = in_thread(write)
+    written.wait()
+    # A committed write on the same day: the refresh recomputes the day while the writer is open.
+    Trace.objects.create(
+        project=project,
+        id="other",
+        timestamp=D0 + timedelta(hours=10),
+        start_time=D0,
+        end_time=D0 + timedelta(seconds=1234.5),
+    )
+    refresher = in_thread(lambda: rollups.refresh(settled_only=False))
+    refresher.join()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT bool_or(1234.5 = ANY(vals)), bool_or(18000 = ANY(vals)) FROM dashboard_latency_days "
+            "WHERE project_id = %s AND day = %s AND kind = 'trace'",
+            [project.id, D0],
+        )
+        assert cursor.fetchone() == (True, False)
+    committed.set()
+    writer.join()
+    days = percentiles.days_of(scope_of(project, *window))
+    assert days.marked == (D0 + timedelta(hours=3),) and days.dirty_days == [D0]
+    after = assert_same(project, *window)
+    assert after["by name"] != before["by name"]  # the slow trace counts
+    refresh()
+    assert check(project) == []
+    assert assert_same(project, *window) == after

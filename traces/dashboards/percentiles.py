@@ -36,6 +36,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.db import transaction
+
 from traces.dashboards.base import OBSERVATIONS, SECONDS, Scope, fetch
 from traces.dashboards.period import TRACE_FILTERS, Period
 from traces.list_queries import split_list
@@ -435,6 +437,11 @@ def rebuild(cursor) -> None:
 def check(cursor, project_id: str) -> list[tuple]:
     """The (table, day or hour, kind, environment, key, bucket) rows of unmarked days and hours that
     differ from the raw rows; [] when they agree (call inside one snapshot)."""
+    with transaction.atomic():  # the temporary table lives until the commit
+        return _check(cursor, project_id)
+
+
+def _check(cursor, project_id: str) -> list[tuple]:
     found = []
     for table, (unit, rows) in TABLES.items():
         cursor.execute(
