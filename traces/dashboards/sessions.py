@@ -41,16 +41,19 @@ SELECT CASE WHEN min(t0.environment) = max(t0.environment) THEN min(t0.environme
 FROM traces t0 WHERE t0.project_id = s.project_id AND t0.session_id = s.session_id"""
 SESSION_COLUMNS = "environment, first_ts, last_ts, traces, cost, tokens"
 PAIRS = "unnest(%s::varchar[], %s::varchar[]) AS s(project_id, session_id)"
-# Sessions with a trace in the (project, hour) pairs of `h`, or whose row spans one of them.
+# Sessions with a trace in the (project, hour) pairs of `h`, or whose row spans one of them; both
+# LATERAL per hour (as rollups.HOUR_TRACES): joined to `h`, the rows were hash-joined to every session
+# row (24 hours at 296k sessions: 1.1 s instead of 0.08 s).
 TOUCHED = """
 SELECT t.project_id, t.session_id FROM h CROSS JOIN LATERAL (
     SELECT t0.project_id, t0.session_id FROM traces t0
     WHERE t0.project_id = h.project_id AND t0.timestamp >= h.hour AND t0.timestamp < h.hour + interval '1 hour'
           AND t0.session_id IS NOT NULL OFFSET 0) AS t
 UNION
-SELECT d.project_id, d.session_id FROM h JOIN dashboard_sessions d
-    ON tstzrange(d.first_ts, d.last_ts, '[]') && tstzrange(h.hour, h.hour + interval '1 hour')
-       AND d.project_id = h.project_id"""
+SELECT d.project_id, d.session_id FROM h CROSS JOIN LATERAL (
+    SELECT d0.project_id, d0.session_id FROM dashboard_sessions d0
+    WHERE tstzrange(d0.first_ts, d0.last_ts, '[]') && tstzrange(h.hour, h.hour + interval '1 hour')
+          AND d0.project_id = h.project_id OFFSET 0) AS d"""
 
 
 def refresh_sessions(cursor, projects: list[str], hours: list[datetime]) -> None:
