@@ -345,7 +345,10 @@ def test_a_refresh_racing_a_writer_leaves_its_hour_marked():
     from django.db import transaction
 
     project = make_project()
-    Trace.objects.create(project=project, id="x", timestamp=T0)
+    # As the writer keeps it: the trace spans its observations (the raw dashboard queries rely on it).
+    Trace.objects.create(
+        project=project, id="x", timestamp=T0, start_time=T0, end_time=T0 + timedelta(seconds=1)
+    )
     Observation.objects.create(project=project, id="o1", trace_id="x", start_time=T0, total_cost=1)
     rollups.refresh(settled_only=False)
     written, committed = threading.Event(), threading.Event()
@@ -384,6 +387,22 @@ def test_rebuild_and_the_check_command(ingest, capsys):
     call_command("dashboard_rollups", "--rebuild")
     assert_exact()
     call_command("dashboard_rollups", "--check")
+    assert "agree" in capsys.readouterr().out
+
+
+def test_the_check_command_covers_the_latency_values(ingest, capsys):
+    populate(ingest)
+    call_command("dashboard_rollups", "--refresh")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE dashboard_latency_hours SET n = n + 1 WHERE project_id = %s AND kind = 'trace'",
+            [ingest.project.id],
+        )
+        assert cursor.rowcount > 0
+    with pytest.raises(SystemExit):
+        call_command("dashboard_rollups", "--check")
+    assert "dashboard_latency_hours" in capsys.readouterr().err
+    call_command("dashboard_rollups", "--rebuild", "--check")
     assert "agree" in capsys.readouterr().out
 
 

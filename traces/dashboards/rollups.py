@@ -201,7 +201,15 @@ def grouped_traces(
     return sql, params
 
 
-def cost_by_model(scope: Scope, span: Span, raw_join: str, no_model: str) -> list[tuple]:
+# The observations of the raw traces in `t`, trace by trace through the obs_trace index (one parameter:
+# the project id). base.OBSERVATIONS bounds a range scan by the traces' earliest start and latest end,
+# which for the two edges of a window is the whole window (24 h ending mid-hour: 450-650 ms, not 30).
+EDGE_OBSERVATIONS = """CROSS JOIN LATERAL (
+    SELECT o0.provided_model_name, o0.total_cost, o0.usage_details FROM observations o0
+    WHERE o0.project_id = %s AND o0.trace_id = t.id OFFSET 0) AS o"""
+
+
+def cost_by_model(scope: Scope, span: Span, no_model: str) -> list[tuple]:
     """(bucket, model, cost) rows, models of observations that have a cost."""
     rollup, params = where(span, scope.project_id)
     return with_edges(
@@ -211,14 +219,14 @@ def cost_by_model(scope: Scope, span: Span, raw_join: str, no_model: str) -> lis
             FROM (SELECT r.hour AS at, r.model, r.amount, r.observations AS n FROM dashboard_obs_hours r
                   WHERE {rollup} AND r.usage_key IS NULL
                   UNION ALL
-                  SELECT t.timestamp, o.provided_model_name, o.total_cost, 1 FROM t {raw_join}
+                  SELECT t.timestamp, o.provided_model_name, o.total_cost, 1 FROM t {EDGE_OBSERVATIONS}
                   WHERE o.total_cost IS NOT NULL) AS x
             GROUP BY 1, 2 HAVING sum(n) > 0""",
         [scope.period.bucket, no_model, *params, scope.project_id],
     )
 
 
-def tokens_by_usage_type(scope: Scope, span: Span, raw_join: str) -> list[tuple]:
+def tokens_by_usage_type(scope: Scope, span: Span) -> list[tuple]:
     """(bucket, usage type, amount) rows of numeric usage values but `total`."""
     rollup, params = where(span, scope.project_id)
     return with_edges(
@@ -228,7 +236,7 @@ def tokens_by_usage_type(scope: Scope, span: Span, raw_join: str) -> list[tuple]
             FROM (SELECT r.hour AS at, r.usage_key AS key, r.amount, r.observations AS n
                   FROM dashboard_obs_hours r WHERE {rollup} AND r.usage_key IS NOT NULL
                   UNION ALL
-                  SELECT t.timestamp, u.key, u.value::numeric, 1 FROM t {raw_join}
+                  SELECT t.timestamp, u.key, u.value::numeric, 1 FROM t {EDGE_OBSERVATIONS}
                   CROSS JOIN LATERAL jsonb_each(o.usage_details) AS u(key, value)
                   WHERE o.usage_details <> '{{}}'::jsonb AND jsonb_typeof(u.value) = 'number'
                         AND u.key <> 'total') AS x
@@ -474,6 +482,19 @@ def check(project_id: str | None = None) -> list[Mismatch]:
                 if key[:2] not in dirty and raw.get(key) != rolled.get(key):
                     found.append(Mismatch(table, key, raw.get(key), rolled.get(key)))
         found += sessions.check_sessions(cursor, project_id, dirty)
+        if project_id:
+            projects = [project_id]
+        else:
+            cursor.execute(
+                "SELECT project_id FROM traces UNION SELECT project_id FROM dashboard_latency_hours "
+                "UNION SELECT project_id FROM dashboard_latency_days"
+            )
+            projects = [row[0] for row in cursor.fetchall()]
+        for project in projects:
+            found += [
+                Mismatch(table, (project, *key), None, None)
+                for table, *key in percentiles.check(cursor, project)
+            ]
     return found
 
 

@@ -54,7 +54,7 @@ def bucket_of(column: str = "t.timestamp") -> str:
 
 def cost_by_model(scope: Scope) -> TimeSeries:
     if span := rollups.span_of(scope):
-        rows = rollups.cost_by_model(scope, span, OBSERVATIONS, NO_MODEL)
+        rows = rollups.cost_by_model(scope, span, NO_MODEL)
         return pivot(scope.period.buckets(), rows, Decimal(0))
     rows = with_traces(
         scope,
@@ -74,7 +74,7 @@ def tokens_by_usage_type(scope: Scope) -> TimeSeries:
     """Every usage type the observations carry (input, output, cached, reasoning, audio, ...),
     except the `total` they add up to."""
     if span := rollups.span_of(scope):
-        rows = rollups.tokens_by_usage_type(scope, span, OBSERVATIONS)
+        rows = rollups.tokens_by_usage_type(scope, span)
     else:
         rows = with_traces(
             scope,

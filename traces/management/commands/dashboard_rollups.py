@@ -45,7 +45,10 @@ class Command(BaseCommand):
             mismatches = rollups.check(project)
             if mismatches:
                 for m in mismatches[:50]:
-                    self.stderr.write(f"{m.table} {m.key}: raw {m.raw}, rollup {m.rollup}")
+                    if m.raw is None and m.rollup is None:  # latency values: the rows differ
+                        self.stderr.write(f"{m.table} {m.key}: the values differ from the raw rows")
+                    else:
+                        self.stderr.write(f"{m.table} {m.key}: raw {m.raw}, rollup {m.rollup}")
                 self.stderr.write(f"{len(mismatches):,} keys differ; `--rebuild` recomputes them")
                 sys.exit(1)
             self.stdout.write(f"Rollups agree with the raw rows ({time.monotonic() - started:.1f}s)")
