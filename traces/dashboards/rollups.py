@@ -44,7 +44,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from traces.dashboards import percentiles, sessions
-from traces.dashboards.base import Scope, fetch
+from traces.dashboards.base import OBSERVATIONS, Scope, fetch
 from traces.dashboards.period import DEFAULT_TEAM_KEY, TRACE_FILTERS, Period
 from traces.list_queries import split_list
 
@@ -117,19 +117,39 @@ def snapshot() -> Iterator[None]:
         yield
 
 
-def with_edges(scope: Scope, span: Span, body: str, params: list[Any], *, team: bool = False) -> list[tuple]:
+def with_edges(
+    scope: Scope, span: Span, body: str, params: list[Any], *, team: bool = False, observations: bool = False
+) -> list[tuple]:
     """Run `body` with the traces the rollups do not answer for as the CTE `t`: those of the
-    window's partial hours and of the marked hours (with their `team` column when asked)."""
+    window's partial hours and of the marked hours (with their `team` column when asked).
+
+    With observations, `body` also gets the CTE `tobs`: the timestamp of each of those traces with
+    its observations (EDGE_COLUMNS), read range by range as base.OBSERVATIONS reads a window (an
+    index-only scan of obs_dashboard bounded by the range's traces), never across the gap between
+    the window's two edges."""
     ranges = [(scope.period.start, span.start), *span.raw_ranges(), (span.end, scope.period.end)]
-    parts, raw_params = [], []
+    ctes, parts, raw_params, obs_params = [], [], [], []
     for start, end in ranges:
         if start < end or not parts:
             part = replace(scope, period=Period(start, end, scope.period.bucket))
             sql, part_params = part.traces_sql(team=team)
-            parts.append(f"({sql})")
+            name = f"t{len(parts)}"
+            ctes.append(f"{name} AS ({sql})")
+            parts.append(name)
             raw_params += part_params
-    sql = f"WITH t AS ({' UNION ALL '.join(parts)}) {body}"
-    return fetch(sql, [*raw_params, *params])
+            obs_params.append(scope.project_id)
+    union = " UNION ALL ".join(f"SELECT * FROM {name}" for name in parts)
+    sql = f"WITH {', '.join(ctes)}, t AS ({union})"
+    if observations:
+        joined = " UNION ALL ".join(
+            f"SELECT t.timestamp, {EDGE_COLUMNS} FROM {name} AS t "
+            + OBSERVATIONS.replace("FROM t)", f"FROM {name})")
+            for name in parts
+        )
+        sql += f", tobs AS ({joined})"
+    else:
+        obs_params = []
+    return fetch(f"{sql} {body}", [*raw_params, *obs_params, *params])
 
 
 def where(span: Span, project_id: str) -> tuple[str, list[Any]]:
@@ -201,12 +221,8 @@ def grouped_traces(
     return sql, params
 
 
-# The observations of the raw traces in `t`, trace by trace through the obs_trace index (one parameter:
-# the project id). base.OBSERVATIONS bounds a range scan by the traces' earliest start and latest end,
-# which for the two edges of a window is the whole window (24 h ending mid-hour: 450-650 ms, not 30).
-EDGE_OBSERVATIONS = """CROSS JOIN LATERAL (
-    SELECT o0.provided_model_name, o0.total_cost, o0.usage_details FROM observations o0
-    WHERE o0.project_id = %s AND o0.trace_id = t.id OFFSET 0) AS o"""
+# The observation columns of `tobs` (see with_edges).
+EDGE_COLUMNS = "o.provided_model_name, o.total_cost, o.usage_details"
 
 
 def cost_by_model(scope: Scope, span: Span, no_model: str) -> list[tuple]:
@@ -219,10 +235,11 @@ def cost_by_model(scope: Scope, span: Span, no_model: str) -> list[tuple]:
             FROM (SELECT r.hour AS at, r.model, r.amount, r.observations AS n FROM dashboard_obs_hours r
                   WHERE {rollup} AND r.usage_key IS NULL
                   UNION ALL
-                  SELECT t.timestamp, o.provided_model_name, o.total_cost, 1 FROM t {EDGE_OBSERVATIONS}
+                  SELECT o.timestamp, o.provided_model_name, o.total_cost, 1 FROM tobs o
                   WHERE o.total_cost IS NOT NULL) AS x
             GROUP BY 1, 2 HAVING sum(n) > 0""",
-        [scope.period.bucket, no_model, *params, scope.project_id],
+        [scope.period.bucket, no_model, *params],
+        observations=True,
     )
 
 
@@ -236,12 +253,13 @@ def tokens_by_usage_type(scope: Scope, span: Span) -> list[tuple]:
             FROM (SELECT r.hour AS at, r.usage_key AS key, r.amount, r.observations AS n
                   FROM dashboard_obs_hours r WHERE {rollup} AND r.usage_key IS NOT NULL
                   UNION ALL
-                  SELECT t.timestamp, u.key, u.value::numeric, 1 FROM t {EDGE_OBSERVATIONS}
+                  SELECT o.timestamp, u.key, u.value::numeric, 1 FROM tobs o
                   CROSS JOIN LATERAL jsonb_each(o.usage_details) AS u(key, value)
                   WHERE o.usage_details <> '{{}}'::jsonb AND jsonb_typeof(u.value) = 'number'
                         AND u.key <> 'total') AS x
             GROUP BY 1, 2 HAVING sum(n) > 0""",
-        [scope.period.bucket, *params, scope.project_id],
+        [scope.period.bucket, *params],
+        observations=True,
     )
 
 
