@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Sum
-
 from traces.budgets.models import TEAM_KEY, Budget
-from traces.models import Trace
+from traces.dashboards import rollups
+from traces.dashboards.base import Scope
+from traces.dashboards.period import Period
 
 
 def month_bounds(now: datetime) -> tuple[datetime, datetime]:
@@ -54,11 +54,30 @@ class BudgetStatus:
 
 
 def month_spend(project_id: str, team: str, now: datetime) -> Decimal:
+    """Cost of the project's traces (of one team: metadata `team` as text, as the dashboard's team
+    breakdown reads it) from the start of now's month up to and including now, read like the
+    dashboard: the rollups' unmarked whole hours and the raw traces of the rest."""
     start, _ = month_bounds(now)
-    traces = Trace.objects.filter(project_id=project_id, timestamp__gte=start, timestamp__lte=now)
-    if team:
-        traces = traces.filter(**{f"metadata__{TEAM_KEY}": team})
-    return traces.aggregate(total=Sum("total_cost"))["total"] or Decimal(0)
+    period = Period.spanning(start, now + timedelta(microseconds=1))
+    scope = Scope(project_id, period, {"team_key": TEAM_KEY}, TEAM_KEY, now)
+    span = rollups.span_of(scope)
+    if span is None:  # less than an hour into the month: the raw rows only
+        span = rollups.Span(period.end, period.end, [])
+    rollup, params = rollups.where(span, project_id)
+    table = "dashboard_team_hours r WHERE r.team = %s AND" if team else "dashboard_trace_hours r WHERE"
+    raw_where = "WHERE team = %s" if team else ""
+    team_params = [team] if team else []
+    [(spent,)] = rollups.with_edges(
+        scope,
+        span,
+        f"""SELECT coalesce(sum(cost), 0)
+            FROM (SELECT r.cost FROM {table} {rollup}
+                  UNION ALL
+                  SELECT total_cost FROM t {raw_where}) AS x""",
+        [*team_params, *params, *team_params],
+        team=True,
+    )
+    return Decimal(spent)
 
 
 def statuses(project_id: str, now: datetime) -> list[BudgetStatus]:

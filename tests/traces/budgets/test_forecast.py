@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from tests.factories import make_project
 from tests.traces.list_data import make_trace
-from traces.budgets.forecast import forecast, month_bounds, statuses
+from traces.budgets.forecast import forecast, month_bounds, month_spend, statuses
 from traces.budgets.models import Budget
+from traces.models import Trace
 
 
 def test_month_bounds_roll_over_into_the_next_year():
@@ -80,3 +81,51 @@ def test_a_forecast_equal_to_the_budget_is_not_over_it(team, amount, over):
     Budget.objects.create(project=team.project, monthly_usd=Decimal(amount))
     (status,) = statuses(team.project.id, NOW)
     assert status.over is over
+
+
+def raw_spend(project, team: str, now: datetime) -> Decimal:
+    start, _ = month_bounds(now)
+    traces = Trace.objects.filter(project=project, timestamp__gte=start, timestamp__lte=now)
+    rows = traces.values_list("total_cost", "metadata")
+    return sum((cost for cost, metadata in rows if not team or metadata.get("team") == team), Decimal(0))
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 11, 16, 14, 37, 12, tzinfo=UTC),
+        datetime(2026, 11, 16, 14, 0, tzinfo=UTC),  # on the hour: a trace at exactly now counts
+        datetime(2026, 11, 1, 0, 20, tzinfo=UTC),  # less than an hour into the month
+    ],
+)
+def test_month_spend_from_the_rollups_equals_the_raw_sum(team, now):
+    """Spend reads the dashboard rollups (whole unmarked hours) and the raw traces of the rest; it
+    equals the raw sum whether the hours are marked, refreshed, or changed after a refresh."""
+    from traces.dashboards import rollups
+
+    project = team.project
+    month = datetime(2026, 11, 1, tzinfo=UTC)
+    moments = [
+        month,
+        month + timedelta(minutes=10),
+        now,
+        now - timedelta(minutes=1),
+        now + timedelta(seconds=1),
+    ]
+    moments += [month + timedelta(hours=h, minutes=h % 60) for h in range(0, 24 * 16, 7)]
+    for i, moment in enumerate(moments):
+        make_trace(
+            project,
+            f"t{i}",
+            timestamp=moment,
+            total_cost=Decimal(i % 7) + Decimal("0.25"),
+            metadata={"team": ["search", "billing"][i % 2]} if i % 3 else {},
+        )
+    make_trace(project, "before", timestamp=month - timedelta(seconds=1), total_cost="100")
+    for refreshed in (False, True):
+        if refreshed:
+            rollups.refresh(settled_only=False)
+        for who in ("", "search", "billing", "nobody"):
+            assert month_spend(project.id, who, now) == raw_spend(project, who, now), (who, refreshed)
+    Trace.objects.filter(project=project, id="t2").update(total_cost=Decimal("40"))  # marks its hour again
+    assert month_spend(project.id, "", now) == raw_spend(project, "", now)
