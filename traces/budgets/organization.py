@@ -1,5 +1,7 @@
 """The organisation cost view: cost, tokens and traces per project and per team over a window,
-from the denormalised trace columns (total_cost, total_tokens)."""
+from the denormalised trace columns (total_cost, total_tokens). Each project is read like its
+dashboard: the hourly rollups for the unmarked whole hours (teams: the default key only) and the raw
+traces of the rest, so the sums equal a GROUP BY over the raw rows."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from django.db.models import Count, Sum
 from django.db.models.expressions import RawSQL
 
 from accounts.models import Organization
+from traces.dashboards import rollups
+from traces.dashboards.base import Scope
 from traces.dashboards.charts import Cell, Chart, bar_figure, count, money
 from traces.dashboards.period import Period
 from traces.models import Trace
@@ -39,22 +43,49 @@ def _sums(queryset, group: str) -> list[tuple]:
     )
 
 
+def _scope(project_id: str, period: Period, team_key: str) -> Scope:
+    return Scope(project_id, period, {"team_key": team_key}, team_key, period.end)
+
+
 def by_project(organization: Organization, period: Period) -> list[Row]:
     """Every project of the organisation (those without traces too), most expensive first."""
-    sums = {key: row for key, *row in _sums(_traces(organization, period), "project_id")}
     rows = []
     for project in organization.projects.all():
-        cost, tokens, traces = sums.get(project.id, (Decimal(0), 0, 0))
-        rows.append(Row(project.name, Decimal(cost), int(tokens), traces))
+        scope = _scope(project.id, period, "team")
+        if span := rollups.span_of(scope):
+            traces, cost, tokens, _ = rollups.totals(scope, span)
+        else:  # a window without a whole hour
+            sums = _sums(_traces(organization, period).filter(project=project), "project_id")
+            _, cost, tokens, traces = sums[0] if sums else (project.id, Decimal(0), 0, 0)
+        rows.append(Row(project.name, Decimal(cost), int(tokens or 0), int(traces)))
     return sorted(rows, key=lambda row: (-row.cost, row.label))
 
 
 def by_team(organization: Organization, period: Period, team_key: str) -> list[Row]:
+    """Teams across the organisation's projects (traces without the key as one row)."""
     keys = [key for key in team_key.split(".") if key]
-    queryset = _traces(organization, period).annotate(team=RawSQL('"traces"."metadata" #>> %s', (keys,)))
+    found: list[tuple] = []
+    for project in organization.projects.all():
+        scope = _scope(project.id, period, team_key)
+        span = rollups.span_of(scope) if rollups.team_rolled_up(scope) else None
+        if span:
+            groups, params = rollups.grouped_traces(scope, span, "team", "", "dashboard_team_hours")
+            found += rollups.with_edges(
+                scope, span, f"SELECT key, cost, tokens, traces FROM ({groups}) AS g", params, team=True
+            )
+        else:
+            queryset = _traces(organization, period).filter(project=project)
+            queryset = queryset.annotate(team=RawSQL('"traces"."metadata" #>> %s', (keys,)))
+            found += _sums(queryset, "team")
+    totals: dict[str | None, list] = {}
+    for team, cost, tokens, traces in found:
+        total = totals.setdefault(team, [Decimal(0), 0, 0])
+        total[0] += Decimal(cost)
+        total[1] += int(tokens or 0)
+        total[2] += int(traces)
     rows = [
-        Row(team if team is not None else NO_TEAM, Decimal(cost), int(tokens), traces)
-        for team, cost, tokens, traces in _sums(queryset, "team")
+        Row(team if team is not None else NO_TEAM, cost, tokens, traces)
+        for team, (cost, tokens, traces) in totals.items()
     ]
     return sorted(rows, key=lambda row: (-row.cost, row.label))
 

@@ -23,7 +23,9 @@ import pytest
 from tests.factories import make_project
 from tests.traces.list_data import make_trace
 from traces.budgets.organization import NO_TEAM, by_project, by_team
+from traces.dashboards import rollups
 from traces.dashboards.period import Period
+from traces.models import Trace
 
 WINDOW = "range=custom&since=2026-01-10T00:00:00&until=2026-01-13T00:00:00"
 PERIOD = Period.spanning(datetime(2026, 1, 10, tzinfo=UTC), datetime(2026, 1, 13, tzinfo=UTC))
@@ -63,6 +65,43 @@ def test_cost_per_team_spans_projects_and_keeps_traces_without_a_team(team, data
         ("billing", Decimal("0.5"), 40, 1),
         (NO_TEAM, Decimal("0.25"), 10, 1),
     ]
+
+
+@pytest.mark.parametrize("team_key", ["team", "team.name"])
+@pytest.mark.parametrize(
+    "period",
+    [
+        PERIOD,
+        Period.spanning(
+            datetime(2026, 1, 10, 11, 59, tzinfo=UTC), datetime(2026, 1, 12, 12, 0, 1, tzinfo=UTC)
+        ),
+        Period.spanning(datetime(2026, 1, 11, 11, 30, tzinfo=UTC), datetime(2026, 1, 11, 12, 30, tzinfo=UTC)),
+    ],
+)
+def test_the_sums_are_the_same_before_and_after_the_rollups_are_refreshed(team, data, period, team_key):
+    """Per project the view reads the dashboard rollups (default team key) and the raw traces of
+    partial and marked hours: refreshing the rollups, or changing a trace after, changes nothing."""
+
+    make_trace(
+        data, "s2", timestamp=day(11).replace(minute=40), total_cost="0.125", metadata={"team": {"name": "x"}}
+    )
+
+    def tables():
+        return (
+            [(r.label, r.cost, r.tokens, r.traces) for r in by_project(team.org, period)],
+            [(r.label, r.cost, r.tokens, r.traces) for r in by_team(team.org, period, team_key)],
+        )
+
+    before = tables()
+    rollups.refresh(settled_only=False)
+    assert tables() == before
+    assert sum(row[1] for row in before[0]) == sum(row[1] for row in before[1])
+    Trace.objects.filter(id="p2").update(total_cost=Decimal("3"))
+    after = tables()
+    if period is PERIOD:
+        assert ("production", Decimal("4.5"), 150, 3) in after[0]
+    rollups.refresh(settled_only=False)
+    assert tables() == after
 
 
 def test_an_empty_project_is_listed_with_zeros(team, data):
