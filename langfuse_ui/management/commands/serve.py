@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Iterator
 
 import uvicorn
@@ -23,6 +24,7 @@ from traces.dashboards import refresher
 from traces.pricing_defaults import load_default_prices
 
 MIGRATION_LOCK = 7_201_001  # pg_advisory_lock key shared by every replica
+STARTUP_LOCK_POLL_SECONDS = 0.5
 
 
 class Command(BaseCommand):
@@ -63,8 +65,15 @@ class Command(BaseCommand):
 
     @contextlib.contextmanager
     def startup_lock(self) -> Iterator[None]:
+        # Polled, not waited for: a replica blocked in pg_advisory_lock holds a transaction open, and
+        # CREATE INDEX CONCURRENTLY in the other replica's migration waits for every older
+        # transaction to end, so each would wait for the other (deadlock).
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])
+            while True:
+                cursor.execute("SELECT pg_try_advisory_lock(%s)", [MIGRATION_LOCK])
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(STARTUP_LOCK_POLL_SECONDS)
             try:
                 yield
             finally:
