@@ -18,6 +18,7 @@ import pytest
 from django.db import connection, transaction
 
 from tests.factories import make_project
+from tests.traces.test_dashboard_rollups import in_thread
 from traces.dashboards import breakdowns, percentiles, rollups, series
 from traces.dashboards.base import Scope
 from traces.dashboards.period import Period
@@ -364,18 +365,6 @@ def test_deleting_every_trace_leaves_no_rows_after_a_refresh():
     assert assert_same(project, D0, D0 + timedelta(days=6))["p95"] is None
     refresh()
     assert rows_of(project) == 0
-
-
-def in_thread(work) -> threading.Thread:
-    def run() -> None:
-        try:
-            work()
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,8 +8,9 @@ trace's timestamp: a deleted trace takes its observations and scores out of ever
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
@@ -96,3 +97,14 @@ OBSERVATIONS = """JOIN observations o ON o.project_id = %s AND o.trace_id = t.id
 
 # PostgreSQL: seconds between two timestamps, as double precision for percentile_cont.
 SECONDS = "EXTRACT(EPOCH FROM ({end} - {start}))::double precision"
+
+
+def hour_ranges(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
+    """Sorted whole hours as [start, end) ranges, consecutive ones merged."""
+    ranges: list[tuple[datetime, datetime]] = []
+    for hour in hours:
+        if ranges and ranges[-1][1] == hour:
+            ranges[-1] = (ranges[-1][0], hour + timedelta(hours=1))
+        else:
+            ranges.append((hour, hour + timedelta(hours=1)))
+    return ranges

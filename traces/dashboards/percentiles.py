@@ -38,7 +38,7 @@ from typing import Any
 
 from django.db import transaction
 
-from traces.dashboards.base import OBSERVATIONS, SECONDS, Scope, fetch
+from traces.dashboards.base import OBSERVATIONS, SECONDS, Scope, fetch, hour_ranges
 from traces.dashboards.period import TRACE_FILTERS, Period
 from traces.list_queries import split_list
 
@@ -141,14 +141,7 @@ class Days:
         return sorted({floor_day(hour) for hour in self.marked if self.day_start <= hour < self.day_end})
 
     def raw_ranges(self) -> list[tuple[datetime, datetime]]:
-        """The marked hours, consecutive ones merged."""
-        ranges: list[tuple[datetime, datetime]] = []
-        for hour in self.marked:
-            if ranges and ranges[-1][1] == hour:
-                ranges[-1] = (ranges[-1][0], hour + HOUR)
-            else:
-                ranges.append((hour, hour + HOUR))
-        return ranges
+        return hour_ranges(self.marked)
 
 
 def floor_day(moment: datetime) -> datetime:

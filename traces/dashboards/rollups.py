@@ -44,7 +44,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from traces.dashboards import percentiles, sessions
-from traces.dashboards.base import OBSERVATIONS, Scope, fetch
+from traces.dashboards.base import OBSERVATIONS, Scope, fetch, hour_ranges
 from traces.dashboards.period import DEFAULT_TEAM_KEY, TRACE_FILTERS, Period
 from traces.list_queries import split_list
 
@@ -67,14 +67,7 @@ class Span:
     dirty: tuple[datetime, ...] = ()
 
     def raw_ranges(self) -> list[tuple[datetime, datetime]]:
-        """The marked hours, consecutive ones merged."""
-        ranges: list[tuple[datetime, datetime]] = []
-        for hour in self.dirty:
-            if ranges and ranges[-1][1] == hour:
-                ranges[-1] = (ranges[-1][0], hour + HOUR)
-            else:
-                ranges.append((hour, hour + HOUR))
-        return ranges
+        return hour_ranges(self.dirty)
 
 
 def floor_hour(moment: datetime) -> datetime:
