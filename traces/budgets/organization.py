@@ -13,7 +13,7 @@ from django.db.models.expressions import RawSQL
 
 from accounts.models import Organization
 from traces.dashboards import rollups
-from traces.dashboards.base import Scope
+from traces.dashboards.base import Scope, team_path
 from traces.dashboards.charts import Cell, Chart, bar_figure, count, money
 from traces.dashboards.period import Period
 from traces.models import Trace
@@ -63,7 +63,6 @@ def by_project(organization: Organization, period: Period) -> list[Row]:
 
 def by_team(organization: Organization, period: Period, team_key: str) -> list[Row]:
     """Teams across the organisation's projects (traces without the key as one row)."""
-    keys = [key for key in team_key.split(".") if key]
     found: list[tuple] = []
     for project in organization.projects.all():
         scope = _scope(project.id, period, team_key)
@@ -75,7 +74,7 @@ def by_team(organization: Organization, period: Period, team_key: str) -> list[R
             )
         else:
             queryset = _traces(organization, period).filter(project=project)
-            queryset = queryset.annotate(team=RawSQL('"traces"."metadata" #>> %s', (keys,)))
+            queryset = queryset.annotate(team=RawSQL('"traces"."metadata" #>> %s', (team_path(team_key),)))
             found += _sums(queryset, "team")
     totals: dict[str | None, list] = {}
     for team, cost, tokens, traces in found:

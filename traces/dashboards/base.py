@@ -60,8 +60,7 @@ class Scope:
         qs = filter_traces(Trace.objects.for_project(self.project_id), self.list_state, self.now)
         columns = list(TRACE_COLUMNS)
         if team:
-            keys = [key for key in self.team_key.split(".") if key]
-            qs = qs.annotate(team=RawSQL('"traces"."metadata" #>> %s', (keys,)))
+            qs = qs.annotate(team=RawSQL('"traces"."metadata" #>> %s', (team_path(self.team_key),)))
             columns.append("team")
         sql, params = qs.values(*columns).query.sql_with_params()
         return sql, list(params)
@@ -97,6 +96,47 @@ OBSERVATIONS = """JOIN observations o ON o.project_id = %s AND o.trace_id = t.id
 
 # PostgreSQL: seconds between two timestamps, as double precision for percentile_cont.
 SECONDS = "EXTRACT(EPOCH FROM ({end} - {start}))::double precision"
+
+
+def team_path(team_key: str) -> list[str]:
+    """The metadata path of a team key (nested keys as a.b)."""
+    return [key for key in team_key.split(".") if key]
+
+
+def floor_hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def whole_hours(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The first and the end of the whole hours inside [start, end) (first >= end: none)."""
+    first = floor_hour(start) if start == floor_hour(start) else floor_hour(start) + timedelta(hours=1)
+    return first, floor_hour(end)
+
+
+def hours_marked(project_id: str, start: datetime, end: datetime) -> tuple[datetime, ...]:
+    """The hours in [start, end) whose rollup rows wait for a refresh (dashboard_dirty_hours)."""
+    rows = fetch(
+        "SELECT DISTINCT hour FROM dashboard_dirty_hours WHERE project_id = %s AND hour >= %s AND hour < %s "
+        "ORDER BY hour",
+        [project_id, start, end],
+    )
+    return tuple(hour for (hour,) in rows)
+
+
+def raw_parts(
+    scope: Scope, ranges: list[tuple[datetime, datetime]], *, team: bool = False
+) -> tuple[list[str], list[Any]]:
+    """One SELECT of the scope's traces per non-empty range (at least one), and their parameters."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for start, end in ranges:
+        if start < end or not parts:
+            sql, part_params = replace(scope, period=Period(start, end, scope.period.bucket)).traces_sql(
+                team=team
+            )
+            parts.append(sql)
+            params += part_params
+    return parts, params
 
 
 def hour_ranges(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:

@@ -80,15 +80,12 @@ class Percentiles:
     p99: float | None
 
 
-QUANTILES = (0.5, 0.95, 0.99)
-
-
 def _percentiles(
     scope: Scope, select: str, params: list, kind: percentiles.Kind, top: int
 ) -> list[Percentiles]:
     """From the daily rollup when the filters allow (the same numbers), else from the raw rows."""
     if days := percentiles.days_of(scope):
-        found = percentiles.exact(scope, days, kind, percentiles.BY_KEY, QUANTILES, top)
+        found = percentiles.exact(scope, days, kind, percentiles.BY_KEY, percentiles.QUANTILES, top)
         return [Percentiles(row.group, row.count, *row.values) for row in found]
     rows = with_traces(scope, select, params)
     return [Percentiles(key, count, p50, p95, p99) for key, count, p50, p95, p99 in rows]

@@ -32,23 +32,33 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 
-from traces.dashboards.base import OBSERVATIONS, SECONDS, Scope, fetch, hour_ranges
-from traces.dashboards.period import TRACE_FILTERS, Period
+from traces.dashboards.base import (
+    OBSERVATIONS,
+    SECONDS,
+    Scope,
+    fetch,
+    hour_ranges,
+    hours_marked,
+    raw_parts,
+    whole_hours,
+)
+from traces.dashboards.period import TRACE_FILTERS
 from traces.list_queries import split_list
 
 DAY = timedelta(days=1)
-HOUR = timedelta(hours=1)
 # Filters the day rows carry (their key holds the trace's environment).
 FILTERS = {"environment"}
 NO_MODEL = "(no model)"
 # Bucket width ratio: each bucket covers [1 ms * RATIO**(b-1), 1 ms * RATIO**b).
 RATIO = 1.02
+# The percentiles the charts show: p50, p95, p99.
+QUANTILES = (0.5, 0.95, 0.99)
 
 
 def bucket(value: str) -> str:
@@ -148,43 +158,26 @@ def floor_day(moment: datetime) -> datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def floor_hour(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
-
-
 def days_of(scope: Scope, *, whole_days: bool = True) -> Days | None:
     """The rollup part of the scope's window, or None when the raw rows must answer. Without
     whole_days (hour buckets) every hour comes from the hour rows."""
     if any(scope.filters.get(name) for name in TRACE_FILTERS if name not in FILTERS):
         return None
-    start, end = scope.period.start.astimezone(UTC), scope.period.end.astimezone(UTC)
-    first = floor_hour(start) if start == floor_hour(start) else floor_hour(start) + HOUR
-    last = floor_hour(end)
+    first, last = whole_hours(scope.period.start.astimezone(UTC), scope.period.end.astimezone(UTC))
     if first >= last:
         return None
     day_start = floor_day(first) if first == floor_day(first) else floor_day(first) + DAY
     day_end = floor_day(last)
     if not whole_days or day_start >= day_end:
         day_start = day_end = first
-    rows = fetch(
-        "SELECT DISTINCT hour FROM dashboard_dirty_hours WHERE project_id = %s AND hour >= %s AND hour < %s "
-        "ORDER BY 1",
-        [scope.project_id, first, last],
-    )
     environments = split_list(scope.filters.get("environment"))
-    return Days(first, last, day_start, day_end, environments, tuple(hour for (hour,) in rows))
+    return Days(first, last, day_start, day_end, environments, hours_marked(scope.project_id, first, last))
 
 
 def edges(scope: Scope, days: Days) -> tuple[list[str], list[Any]]:
     """The traces the rollups do not answer for, one SELECT per contiguous range of the window."""
     ranges = [(scope.period.start, days.start), *days.raw_ranges(), (days.end, scope.period.end)]
-    parts, params = [], []
-    for start, end in ranges:
-        if start < end or not parts:
-            sql, part_params = replace(scope, period=Period(start, end, scope.period.bucket)).traces_sql()
-            parts.append(sql)
-            params += part_params
-    return parts, params
+    return raw_parts(scope, ranges)
 
 
 def raw_values(parts: list[str], kind: Kind, grouping: Grouping, project_id: str) -> tuple[str, list[Any]]:

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -44,8 +44,17 @@ from typing import Any
 from django.db import connection, transaction
 
 from traces.dashboards import percentiles, sessions
-from traces.dashboards.base import OBSERVATIONS, Scope, fetch, hour_ranges
-from traces.dashboards.period import DEFAULT_TEAM_KEY, TRACE_FILTERS, Period
+from traces.dashboards.base import (
+    OBSERVATIONS,
+    Scope,
+    fetch,
+    hour_ranges,
+    hours_marked,
+    raw_parts,
+    team_path,
+    whole_hours,
+)
+from traces.dashboards.period import DEFAULT_TEAM_KEY, TRACE_FILTERS
 from traces.list_queries import split_list
 
 HOUR = timedelta(hours=1)
@@ -70,32 +79,15 @@ class Span:
         return hour_ranges(self.dirty)
 
 
-def floor_hour(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
-
-
 def span_of(scope: Scope) -> Span | None:
     """The rollup part of the scope's window, or None when the raw rows must answer."""
     if any(scope.filters.get(name) for name in TRACE_FILTERS if name not in ROLLUP_FILTERS):
         return None
-    start, end = scope.period.start, scope.period.end
-    first = floor_hour(start) if start == floor_hour(start) else floor_hour(start) + HOUR
-    last = floor_hour(end)
+    first, last = whole_hours(scope.period.start, scope.period.end)
     if first >= last:
         return None
-    return Span(
-        first, last, split_list(scope.filters.get("environment")), marked(scope.project_id, first, last)
-    )
-
-
-def marked(project_id: str, start: datetime, end: datetime) -> tuple[datetime, ...]:
-    """The hours in [start, end) whose rollup rows wait for a refresh."""
-    rows = fetch(
-        "SELECT DISTINCT hour FROM dashboard_dirty_hours WHERE project_id = %s AND hour >= %s AND hour < %s "
-        "ORDER BY hour",
-        [project_id, start, end],
-    )
-    return tuple(hour for (hour,) in rows)
+    environments = split_list(scope.filters.get("environment"))
+    return Span(first, last, environments, hours_marked(scope.project_id, first, last))
 
 
 @contextmanager
@@ -121,27 +113,20 @@ def with_edges(
     index-only scan of obs_dashboard bounded by the range's traces), never across the gap between
     the window's two edges."""
     ranges = [(scope.period.start, span.start), *span.raw_ranges(), (span.end, scope.period.end)]
-    ctes, parts, raw_params, obs_params = [], [], [], []
-    for start, end in ranges:
-        if start < end or not parts:
-            part = replace(scope, period=Period(start, end, scope.period.bucket))
-            sql, part_params = part.traces_sql(team=team)
-            name = f"t{len(parts)}"
-            ctes.append(f"{name} AS ({sql})")
-            parts.append(name)
-            raw_params += part_params
-            obs_params.append(scope.project_id)
-    union = " UNION ALL ".join(f"SELECT * FROM {name}" for name in parts)
+    sqls, raw_params = raw_parts(scope, ranges, team=team)
+    names = [f"t{i}" for i in range(len(sqls))]
+    ctes = [f"{name} AS ({sql})" for name, sql in zip(names, sqls, strict=True)]
+    union = " UNION ALL ".join(f"SELECT * FROM {name}" for name in names)
     sql = f"WITH {', '.join(ctes)}, t AS ({union})"
+    obs_params = []
     if observations:
         joined = " UNION ALL ".join(
             f"SELECT t.timestamp, {EDGE_COLUMNS} FROM {name} AS t "
             + OBSERVATIONS.replace("FROM t)", f"FROM {name})")
-            for name in parts
+            for name in names
         )
         sql += f", tobs AS ({joined})"
-    else:
-        obs_params = []
+        obs_params = [scope.project_id] * len(names)
     return fetch(f"{sql} {body}", [*raw_params, *obs_params, *params])
 
 
@@ -191,12 +176,7 @@ def trace_volume(scope: Scope, span: Span) -> list[tuple]:
 
 def team_rolled_up(scope: Scope) -> bool:
     """Whether the scope's team key is the one dashboard_team_hours carries."""
-    return team_keys(scope.team_key) == team_keys(DEFAULT_TEAM_KEY)
-
-
-def team_keys(team_key: str) -> list[str]:
-    """The metadata path of a team key (nested keys as a.b), as Scope.traces_sql reads it."""
-    return [key for key in team_key.split(".") if key]
+    return team_path(scope.team_key) == team_path(DEFAULT_TEAM_KEY)
 
 
 def grouped_traces(
@@ -452,10 +432,10 @@ def refresh(*, settled_only: bool = True) -> int:
                     [projects, hours],
                 )
                 cursor.execute(f"WITH h AS ({HOURS}) INSERT INTO {table} {rollup.raw_sql}", [projects, hours])
-            percentiles.refresh_units(cursor, projects, hours)  # latency values of these hours and days
-            sessions.refresh_sessions(
-                cursor, projects, hours
-            )  # sessions with a trace in them, or that had one
+            # The latency values of these hours and days, and the sessions with a trace in them (or
+            # that had one).
+            percentiles.refresh_units(cursor, projects, hours)
+            sessions.refresh_sessions(cursor, projects, hours)
             refreshed += len(keys)
 
 

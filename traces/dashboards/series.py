@@ -100,7 +100,7 @@ def latency_percentiles(scope: Scope) -> TimeSeries:
     latency rollups when the filters allow (the same numbers); hour buckets from hour rows only."""
     if days := percentiles.days_of(scope, whole_days=scope.period.bucket != "hour"):
         grouping = percentiles.by_time(scope.period.bucket)
-        found = percentiles.exact(scope, days, percentiles.TRACE, grouping, (0.5, 0.95, 0.99))
+        found = percentiles.exact(scope, days, percentiles.TRACE, grouping, percentiles.QUANTILES)
         flat = [(row.group, name, row.values[i]) for row in found for i, name in enumerate(PERCENTILES)]
         return pivot(scope.period.buckets(), flat, None, order=PERCENTILES)
     seconds = SECONDS.format(start="t.start_time", end="t.end_time")

@@ -32,7 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from traces.dashboards import rollups
-from traces.dashboards.base import Scope, fetch
+from traces.dashboards.base import Scope, fetch, hour_ranges
 
 # The row of session (s.project_id, s.session_id) over all its traces (the trace_session_time index).
 SESSION_ROW = """
@@ -177,7 +177,7 @@ def _marked_bounds(scope: Scope, dirty: list[datetime]) -> dict[str, Decimal]:
     """Sessions with a trace in a marked hour, each with a bound of its cost: the cost of those traces
     plus its row's (its traces in unmarked hours are among the row's, with their cost now)."""
     project, marked = scope.project_id, dict[str, Decimal]()
-    for low, high in rollups.Span(scope.period.start, scope.period.end, [], tuple(dirty)).raw_ranges():
+    for low, high in hour_ranges(dirty):
         for key, cost in fetch(
             "SELECT session_id, sum(total_cost) FROM traces WHERE project_id = %s AND timestamp >= %s "
             "AND timestamp < %s AND session_id IS NOT NULL GROUP BY session_id",
