@@ -470,6 +470,39 @@ def test_refresh_interval_setting(monkeypatch):
         refresher.interval_seconds()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_refresh_thread_recomputes_marked_hours_until_stopped():
+    """The thread `serve` starts: it refreshes on its own connection, round after round, and ends
+    when told to."""
+    from traces.dashboards import refresher
+
+    project = make_project()
+    Trace.objects.create(project=project, id="x", timestamp=T0, total_cost=2)
+    assert marked(project.id) == [T0]
+    stop = threading.Event()
+
+    def until_refreshed() -> None:
+        for _ in range(300):  # a round a second; 30 s without one is a hang, not slowness
+            if not marked(project.id):
+                return
+            stop.wait(0.1)
+        raise AssertionError("the refresh thread left the hour marked")
+
+    thread = refresher.start(1, stop)
+    try:
+        until_refreshed()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT sum(cost) FROM dashboard_trace_hours WHERE project_id = %s", [project.id])
+            assert cursor.fetchone()[0] == 2
+        Trace.objects.filter(project=project, id="x").update(total_cost=5)  # the next round sees it
+        until_refreshed()
+        assert rollups.check(project.id) == []
+    finally:
+        stop.set()
+        thread.join()
+    assert not thread.is_alive()
+
+
 def wait_until_blocked(waiter: threading.Thread) -> None:
     """Until another backend waits for a lock, or the waiter finished without waiting (no timing:
     polls pg_stat_activity)."""
